@@ -1,0 +1,156 @@
+"""One frozen, validated config shared by the Python API, the CLI and YAML run files, with presets.
+
+Errors surface at load time and name the field (and the file), never mid-run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from promptlearn.errors import ConfigError
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ModelsConfig(Frozen):
+    task: str = "local/qwen2.5-0.5b"
+    judge: str = "local/qwen2.5-1.5b"
+    rewriter: str = "local/qwen2.5-1.5b"
+    task_max_tokens: int = Field(96, ge=1, le=8192)
+    concurrency: int = Field(1, ge=1, le=256, description="parallel requests for hosted models; local runs 1")
+    api_base: str | None = None
+
+
+class DatasetConfig(Frozen):
+    path: str = "support_triage"
+    input: str = "input"
+    target: str = "target"
+    metadata: list[str] = []
+    id: str | None = None
+    limit: int | None = Field(None, ge=1)
+    train: float = Field(24, gt=0)
+    val: float = Field(30, gt=0)
+    test: float = Field(40, gt=0)
+
+
+class BudgetConfig(Frozen):
+    max_iterations: int = Field(4, ge=0)
+    max_rollouts: int | None = Field(None, ge=1, description="task-model calls, all splits")
+    max_tokens: int | None = Field(None, ge=1)
+    max_cost_usd: float | None = Field(None, ge=0)
+    max_wall_s: float | None = Field(None, gt=0)
+    patience: int = Field(3, ge=1, description="stop after this many rejected iterations in a row")
+
+
+class GateConfig(Frozen):
+    method: Literal["bootstrap", "mcnemar", "none"] = "bootstrap"
+    confidence: float = Field(0.9, gt=0.5, lt=1.0)
+    min_gain: float = Field(0.0, ge=0.0)
+    extra_examples: int = Field(0, ge=0, description="more val examples drawn when the decision is close")
+    max_label_share: float = Field(0.9, gt=0, le=1.0, description="reject candidates whose answers collapse "
+                                   "onto one label more than this share (and more than the data does)")
+
+
+class LearnConfig(Frozen):
+    batch_size: int = Field(8, ge=1, description="train examples per iteration")
+    max_failures: int = Field(4, ge=1, description="failures critiqued per iteration")
+    successes_shown: int = Field(2, ge=0)
+    candidates: int = Field(1, ge=1, le=8)
+    judge: str = "explain"
+    rewriter_template: str = "rewriter"
+    mode: Literal["deltas", "full_rewrite", "add_only"] = "deltas"
+    playbook_max_tokens: int = Field(400, ge=20)
+    dedupe_threshold: float = Field(0.7, gt=0, le=1)
+    temperature: float = Field(0.7, ge=0, le=2, description="rewriter sampling; candidates differ by seed")
+
+
+class RunConfig(Frozen):
+    name: str = "run"
+    system_prompt: str = "You are a helpful assistant."
+    dataset: DatasetConfig = DatasetConfig()
+    scorer: str | dict[str, Any] = "auto"
+    models: ModelsConfig = ModelsConfig()
+    budget: BudgetConfig = BudgetConfig()
+    gate: GateConfig = GateConfig()
+    learn: LearnConfig = LearnConfig()
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _check(self) -> RunConfig:
+        if not self.system_prompt.strip():
+            raise ValueError("system_prompt must not be empty")
+        return self
+
+    def with_overrides(self, **dotted: Any) -> RunConfig:
+        """A new config with `a.b=value` overrides, validated again."""
+        data = self.model_dump()
+        for key, value in dotted.items():
+            node = data
+            *parents, leaf = key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[leaf] = value
+        return validate(data, source="overrides")
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "quick": {"budget": {"max_iterations": 2}, "dataset": {"train": 16, "val": 20, "test": 30},
+              "learn": {"batch_size": 6, "max_failures": 3}},
+    "demo": {"budget": {"max_iterations": 3}, "dataset": {"train": 24, "val": 30, "test": 40},
+             "learn": {"batch_size": 8, "max_failures": 4, "candidates": 1}},
+    "thorough": {"budget": {"max_iterations": 10, "patience": 4}, "dataset": {"train": 0.4, "val": 0.3, "test": 0.3},
+                 "learn": {"batch_size": 12, "max_failures": 6, "candidates": 3}, "gate": {"extra_examples": 30}},
+}
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _describe(error: ValidationError, source: str) -> str:
+    first = error.errors()[0]
+    field = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return f"{source}: field '{field}': {first['msg']}{more}"
+
+
+def validate(data: dict[str, Any], source: str = "config") -> RunConfig:
+    preset = data.pop("preset", None) if isinstance(data, dict) else None
+    if preset is not None:
+        if preset not in PRESETS:
+            raise ConfigError(f"{source}: field 'preset': unknown preset '{preset}' (choose from {', '.join(PRESETS)})")
+        data = _merge(PRESETS[preset], data)
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None
+
+
+def preset(name: str, **fields: Any) -> RunConfig:
+    return validate({"preset": name, **fields}, source=f"preset {name}")
+
+
+def load_config(path: str | Path) -> RunConfig:
+    path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"run file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of fields (name, dataset, models, ...) at the top level")
+    return validate(data, source=str(path))

@@ -1,0 +1,39 @@
+"""The LM seam. `Router` sends `local/<name>` to llama.cpp in process and everything else to litellm."""
+
+from __future__ import annotations
+
+from promptlearn.lm.base import LM, Completion, LMRequest, Message, Usage
+from promptlearn.lm.cache import RecordingLM
+from promptlearn.lm.fakes import FakeLM, FaultyLM, ReplayLM, TransientFault
+from promptlearn.lm.local import LocalLM, is_local
+from promptlearn.lm.retry import RetryingLM
+
+__all__ = [
+    "LM", "Completion", "LMRequest", "Message", "Usage", "FakeLM", "ReplayLM", "FaultyLM", "TransientFault",
+    "RecordingLM", "RetryingLM", "Router", "build_lm",
+]
+
+
+class Router:
+    """One LM for every model string, so a config can mix a local task model with a hosted judge."""
+
+    def __init__(self, api_base: str | None = None):
+        self._local = LocalLM()
+        self._api_base = api_base
+        self._hosted: LM | None = None
+
+    def complete(self, request: LMRequest) -> Completion:
+        if is_local(request.model):
+            return self._local.complete(request)
+        if self._hosted is None:
+            from promptlearn.lm.litellm_lm import LiteLLMLM
+
+            self._hosted = LiteLLMLM(api_base=self._api_base)
+        return self._hosted.complete(request)
+
+
+def build_lm(store=None, run_id: str | None = None, inner: LM | None = None,  # type: ignore[no-untyped-def]
+             max_retries: int = 5) -> LM:
+    """The production stack: cache/record (outermost) -> retries -> the model (or `inner`, e.g. a FakeLM)."""
+    lm: LM = RetryingLM(inner or Router(), max_retries=max_retries)
+    return RecordingLM(lm, store, run_id) if store is not None else lm

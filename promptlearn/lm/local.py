@@ -1,0 +1,89 @@
+"""The embedded model: llama.cpp in process, addressed as `local/<name>`.
+
+One `Llama` instance per model file per process (loading costs seconds and memory), guarded by a lock because
+llama.cpp contexts are not thread-safe and DSPy optimizers call from threads.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+from promptlearn.errors import ModelError
+from promptlearn.lm import models
+from promptlearn.lm.base import Completion, LMRequest, Usage
+
+PREFIX = "local/"
+_engines: dict[str, tuple[Any, threading.Lock]] = {}
+_engines_lock = threading.Lock()
+
+
+def is_local(model: str) -> bool:
+    return model.startswith(PREFIX)
+
+
+def local_name(model: str) -> str:
+    return model[len(PREFIX):] if is_local(model) else model
+
+
+def threads() -> int:
+    return int(os.environ.get("PROMPTLEARN_THREADS", "0")) or max(1, os.cpu_count() or 1)
+
+
+def engine(name: str) -> tuple[Any, threading.Lock]:
+    """Load (once) and return the llama.cpp model and its lock."""
+    with _engines_lock:
+        if name not in _engines:
+            path = models.verified_path(name)
+            try:
+                from llama_cpp import Llama
+            except ImportError as exc:  # pragma: no cover - a broken install
+                raise ModelError("llama-cpp-python is not installed; run: make install") from exc
+            spec = models.spec(name)
+            llm = Llama(model_path=str(path), n_ctx=spec.context, n_threads=threads(), verbose=False,
+                        chat_format=spec.chat_format)
+            _engines[name] = (llm, threading.Lock())
+        return _engines[name]
+
+
+def raw_chat(name: str, request: LMRequest) -> dict[str, Any]:
+    """Call llama.cpp's chat completion; returns its OpenAI-shaped response dict."""
+    llm, lock = engine(name)
+    kwargs: dict[str, Any] = {
+        "messages": request.message_dicts(),
+        "temperature": request.temperature,
+        "max_tokens": request.max_tokens,
+        "seed": request.seed,
+    }
+    if request.stop:
+        kwargs["stop"] = list(request.stop)
+    if request.json_schema is not None:
+        # llama.cpp compiles the schema to a grammar: the reply is valid JSON of that shape by construction.
+        kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
+    with lock:
+        # llama-cpp-python reuses the KV cache of a shared prefix (the system prompt + playbook): a large
+        # speed-up when one prompt answers many examples. Greedy decoding keeps replies deterministic.
+        return llm.create_chat_completion(**kwargs)
+
+
+class LocalLM:
+    """`LM` for `local/<name>` models."""
+
+    def complete(self, request: LMRequest) -> Completion:
+        name = local_name(request.model)
+        models.spec(name)  # unknown names are a user error, raised before any work
+        start = time.perf_counter()
+        try:
+            response = raw_chat(name, request)
+        except ModelError:
+            raise
+        except Exception as exc:  # llama.cpp errors (context overflow, ...) affect this request only
+            return Completion(text="", latency_s=time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}")
+        usage = response.get("usage") or {}
+        return Completion(
+            text=response["choices"][0]["message"].get("content") or "",
+            usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
+            latency_s=time.perf_counter() - start,
+        )

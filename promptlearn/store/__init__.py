@@ -1,0 +1,3 @@
+from promptlearn.store.store import Store, default_url
+
+__all__ = ["Store", "default_url"]

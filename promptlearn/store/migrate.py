@@ -1,0 +1,61 @@
+"""Bring a database to the newest schema with Alembic (named, append-only migrations in migrations/versions)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DatabaseError, OperationalError
+
+from promptlearn.errors import StoreError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config():  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def upgrade_to_head(engine: Engine, target: str = "head") -> None:
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    try:
+        current = current_revision(engine)
+    except DatabaseError as exc:
+        raise StoreError(f"{engine.url.render_as_string(hide_password=True)} is not a promptlearn database "
+                         f"({str(exc.orig).strip()}); point --db at another file") from None
+    script = ScriptDirectory.from_config(alembic_config())
+    if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
+        raise StoreError(f"the database was written by a newer promptlearn (schema {current}); upgrade promptlearn")
+    if current == script.get_current_head() and target == "head":
+        return
+    cfg = alembic_config()
+    for attempt in range(2):
+        try:
+            with engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, target)
+            return
+        except OperationalError:
+            # Another process migrated the same fresh database at the same moment; its result is ours.
+            if attempt == 1 or current_revision(engine) != script.get_current_head():
+                raise

@@ -1,0 +1,138 @@
+"""The schema. Changes go through an Alembic migration in `migrations/versions/` (a test checks they agree)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class RunRow(SQLModel, table=True):
+    __tablename__ = "run"
+    id: str = Field(primary_key=True)
+    kind: str  # eval | optimize | bench
+    name: str = ""
+    status: str = "running"  # running | completed | failed | stopped
+    config_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    summary_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    parent_run_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class ExampleRow(SQLModel, table=True):
+    __tablename__ = "example"
+    __table_args__ = (UniqueConstraint("run_id", "example_id", name="uq_example_run_example"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="run.id")
+    dataset: str
+    split: str
+    example_id: str
+    input: str = Field(sa_column=Column(Text, nullable=False))
+    target: str = Field(sa_column=Column(Text, nullable=False))
+    metadata_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+
+
+class VersionRow(SQLModel, table=True):
+    __tablename__ = "playbook_version"
+    __table_args__ = (UniqueConstraint("run_id", "number", name="uq_version_run_number"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="run.id")
+    number: int
+    parent_number: int | None = None
+    iteration: int = 0
+    status: str  # seed | candidate | accepted | rejected | current
+    content_json: str = Field(sa_column=Column(Text, nullable=False))
+    content_hash: str
+    scores_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    note: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DeltaRow(SQLModel, table=True):
+    __tablename__ = "delta"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="run.id")
+    version_number: int
+    op: str
+    section: str = ""
+    bullet_id: str | None = None
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    evidence_json: str = Field(default="[]", sa_column=Column(Text, nullable=False))
+    applied: bool = True
+    note: str = ""
+
+
+class LMCallRow(SQLModel, table=True):
+    __tablename__ = "lm_call"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True)
+    model: str
+    request_json: str = Field(sa_column=Column(Text, nullable=False))
+    reply: str = Field(default="", sa_column=Column(Text, nullable=False))
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    error: str | None = None
+    run_id: str | None = None  # the run that first made this call
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class RolloutRow(SQLModel, table=True):
+    __tablename__ = "rollout"
+    __table_args__ = (
+        UniqueConstraint("run_id", "version_number", "example_id", "sample", name="uq_rollout_identity"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="run.id")
+    version_number: int
+    example_id: str
+    split: str
+    sample: int = 0
+    output: str = Field(default="", sa_column=Column(Text, nullable=False))
+    score: float = 0.0
+    reason: str = ""
+    parsed: str | None = None
+    lm_call_key: str | None = None
+    error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CritiqueRow(SQLModel, table=True):
+    __tablename__ = "critique"
+    __table_args__ = (UniqueConstraint("rollout_id", "judge", name="uq_critique_rollout_judge"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="run.id")
+    rollout_id: int = Field(foreign_key="rollout.id")
+    judge: str
+    critique: str = Field(default="", sa_column=Column(Text, nullable=False))
+    failure_mode: str = ""
+    suggested_rule: str = Field(default="", sa_column=Column(Text, nullable=False))
+    verdict: str = ""  # pass | fail | unparseable
+    confidence: float | None = None
+    code_verdict: str | None = None  # pass | fail when a code scorer knows the truth
+    flags: str = ""  # e.g. "injection" when the data tried to instruct the judge
+    lm_call_key: str | None = None
+
+
+class GateRow(SQLModel, table=True):
+    __tablename__ = "gate_decision"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="run.id")
+    version_number: int
+    baseline_number: int
+    n: int
+    diff: float
+    low: float
+    high: float
+    p_value: float
+    accepted: bool
+    reason: str = ""
+    created_at: datetime = Field(default_factory=utcnow)

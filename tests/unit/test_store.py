@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlmodel import SQLModel
+
+from promptlearn.errors import StoreError
+from promptlearn.lm import Completion, FakeLM, LMRequest, RecordingLM, Usage
+from promptlearn.store import Store
+from promptlearn.store.migrate import current_revision, head_revision
+from promptlearn.store.tables import RolloutRow, VersionRow
+
+
+def test_fresh_database_is_migrated_to_head(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "a.db"))
+    assert current_revision(store.engine) == head_revision() == "0001"
+    with sqlite3.connect(tmp_path / "a.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_migrations_match_the_tables(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "a.db"))
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+    assert diff == []
+
+
+def test_old_database_is_upgraded_and_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    store = Store(str(path))
+    run = store.create_run("eval", "old", {"a": 1})
+    with sqlite3.connect(path) as conn:  # simulate a database from before the newest migration
+        conn.execute("UPDATE alembic_version SET version_num = '0001'")
+    reopened = Store(str(path))
+    assert reopened.get_run(run).name == "old"
+
+
+def test_a_database_from_a_newer_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    Store(str(path))
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'ffff'")
+    with pytest.raises(StoreError, match="newer promptlearn"):
+        Store(str(path))
+
+
+def test_not_a_database_gives_one_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="not a promptlearn database"):
+        Store(str(path))
+
+
+def test_unwritable_path_gives_one_clear_error(tmp_path: Path) -> None:
+    a_file = tmp_path / "plain-file"
+    a_file.write_text("x")  # a folder cannot be made below a file, whoever runs the test (root too)
+    with pytest.raises(StoreError, match="cannot write the database"):
+        Store(str(a_file / "sub" / "x.db"))
+
+
+def test_identical_requests_are_answered_from_the_store(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "c.db"))
+    fake = FakeLM(lambda req: "four")
+    lm = RecordingLM(fake, store)
+    request = LMRequest.chat("local/x", [{"role": "user", "content": "2+2?"}])
+    first, second = lm.complete(request), lm.complete(request)
+    assert (first.text, second.text) == ("four", "four")
+    assert (first.cached, second.cached) == (False, True)
+    assert len(fake.calls) == 1
+    other_seed = LMRequest.chat("local/x", [{"role": "user", "content": "2+2?"}], seed=1)
+    lm.complete(other_seed)
+    assert len(fake.calls) == 2
+    assert store.call_stats()["calls"] == 2
+
+
+def test_failed_calls_are_recorded_but_not_replayed(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "c.db"))
+    request = LMRequest.chat("local/x", [{"role": "user", "content": "hi"}])
+    store.record_call(request, Completion(text="", error="boom"), None)
+    assert store.cached_completion(request.key) is None
+    store.record_call(request, Completion(text="ok", usage=Usage(3, 1)), None)
+    cached = store.cached_completion(request.key)
+    assert cached is not None and cached.text == "ok" and cached.usage.total == 4
+
+
+def test_a_rollout_is_never_written_twice(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "r.db"))
+    run = store.create_run("optimize", "r", {})
+    first = store.add_rollout(RolloutRow(run_id=run, version_number=0, example_id="e1", split="val", output="a"))
+    again = store.add_rollout(RolloutRow(run_id=run, version_number=0, example_id="e1", split="val", output="b"))
+    assert again.id == first.id and again.output == "a"
+    assert store.count_rollouts(run) == 1
+
+
+def test_versions_are_idempotent_and_ordered(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "v.db"))
+    run = store.create_run("optimize", "v", {})
+    for number in (0, 1, 1):
+        store.add_version(VersionRow(run_id=run, number=number, status="seed", content_json="{}", content_hash="h"))
+    store.set_version_status(run, 1, "accepted", {"val": 0.5})
+    assert [(v.number, v.status) for v in store.versions(run)] == [(0, "seed"), (1, "accepted")]
+
+
+def test_run_lookup_by_prefix_and_unknown_run(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "p.db"))
+    run = store.create_run("eval", "x", {}, run_id="abcdef1234")
+    assert store.get_run("abcd").id == run
+    with pytest.raises(StoreError, match="no run 'zzz'"):
+        store.get_run("zzz")
