@@ -34,9 +34,9 @@ class DatasetConfig(Frozen):
     metadata: list[str] = []
     id: str | None = None
     limit: int | None = Field(None, ge=1)
-    train: float = Field(24, gt=0)
-    val: float = Field(30, gt=0)
-    test: float = Field(40, gt=0)
+    train: int | float = Field(24, gt=0, description="a count, or a fraction of the dataset")
+    val: int | float = Field(30, gt=0)
+    test: int | float = Field(40, gt=0)
 
 
 class BudgetConfig(Frozen):

@@ -126,3 +126,12 @@ def _text_of(content: Any) -> str:
     if isinstance(content, list):
         return "".join(part.get("text", "") for part in content if isinstance(part, dict))
     return content or ""
+
+
+def price_per_token(model: str) -> float:
+    """Input-token price from litellm's bundled price list; 0 for our local models."""
+    if model.startswith("local/"):
+        return 0.0
+    litellm = import_litellm()
+    info = litellm.get_model_info(model)
+    return float(info.get("input_cost_per_token") or 0.0)

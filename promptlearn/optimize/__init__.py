@@ -1,0 +1,27 @@
+"""`optimize`: seed prompt in, tuned playbook out, every step stored and resumable."""
+
+from __future__ import annotations
+
+from promptlearn.config import RunConfig
+from promptlearn.lm import LM
+from promptlearn.optimize import setup as _setup
+from promptlearn.optimize.loop import Loop, OnEvent
+from promptlearn.optimize.result import OptimizeResult
+from promptlearn.store import Store
+
+__all__ = ["optimize", "OptimizeResult"]
+
+
+def optimize(config: RunConfig | None = None, *, resume: str | None = None, store: Store | None = None,
+             db: str | None = None, lm: LM | None = None, on_event: OnEvent | None = None) -> OptimizeResult:
+    """Run (or, with `resume=RUN_ID`, continue) an optimization. `lm` replaces the real models (a FakeLM)."""
+    store = store or Store(db)
+    if resume:
+        setup = _setup.resume(resume, store, inner=lm)
+    else:
+        setup = _setup.start(config or RunConfig(), store, inner=lm)
+    try:
+        return Loop(setup, on_event).run()
+    except BaseException as exc:
+        store.finish_run(setup.run_id, "stopped", {"error": f"{type(exc).__name__}: {exc}"[:500]})
+        raise

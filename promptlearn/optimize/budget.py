@@ -1,0 +1,111 @@
+"""Budgets: count what each role spends, stop cleanly when a limit is reached, and estimate a run up front."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from promptlearn.config import RunConfig
+from promptlearn.errors import BudgetExceeded
+from promptlearn.lm.base import LM, Completion, LMRequest
+
+
+@dataclass
+class Spend:
+    calls: int = 0
+    fresh_calls: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+    lm_seconds: float = 0.0
+
+    def add(self, reply: Completion) -> None:
+        self.calls += 1
+        self.fresh_calls += int(not reply.cached)
+        self.tokens += reply.usage.total
+        self.cost_usd += reply.cost_usd
+        self.lm_seconds += 0.0 if reply.cached else reply.latency_s
+
+
+@dataclass
+class Meter:
+    """Shared by the metered LMs of one run: spend per role, and the hard cost cap."""
+
+    max_cost_usd: float | None = None
+    by_role: dict[str, Spend] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    def spend(self, role: str) -> Spend:
+        return self.by_role.setdefault(role, Spend())
+
+    @property
+    def total(self) -> Spend:
+        out = Spend()
+        for s in self.by_role.values():
+            out.calls += s.calls
+            out.fresh_calls += s.fresh_calls
+            out.tokens += s.tokens
+            out.cost_usd += s.cost_usd
+            out.lm_seconds += s.lm_seconds
+        return out
+
+    def check_cost(self) -> None:
+        """Refuse the next call once the spend plus one more average call would pass the cap."""
+        if self.max_cost_usd is None:
+            return
+        total = self.total
+        average = total.cost_usd / total.calls if total.calls else 0.0
+        if total.cost_usd + average > self.max_cost_usd:
+            raise BudgetExceeded(f"cost cap ${self.max_cost_usd:.4f} reached (spent ${total.cost_usd:.4f})")
+
+    def as_dict(self) -> dict[str, dict[str, float]]:
+        return {role: vars(s).copy() for role, s in self.by_role.items()}
+
+
+class MeteredLM:
+    def __init__(self, inner: LM, meter: Meter, role: str):
+        self.inner, self.meter, self.role = inner, meter, role
+
+    def complete(self, request: LMRequest) -> Completion:
+        self.meter.check_cost()
+        reply = self.inner.complete(request)
+        self.meter.spend(self.role).add(reply)
+        return reply
+
+
+@dataclass(frozen=True)
+class Estimate:
+    task_calls: int
+    judge_calls: int
+    rewriter_calls: int
+    tokens: int
+    cost_usd: float | None
+
+    def lines(self) -> list[str]:
+        cost = "unknown (no price for these models)" if self.cost_usd is None else f"${self.cost_usd:.4f}"
+        return [f"task-model rollouts: up to {self.task_calls}", f"judge calls: up to {self.judge_calls}",
+                f"rewriter calls: up to {self.rewriter_calls}", f"tokens: about {self.tokens:,}", f"cost: {cost}"]
+
+
+def estimate(config: RunConfig, n_val: int, n_test: int, prompt_tokens: int, input_tokens: int) -> Estimate:
+    """An upper bound for a dry run: every iteration fails enough to critique, every candidate is validated."""
+    it, learn = config.budget.max_iterations, config.learn
+    task = 2 * n_test + n_val + it * (learn.batch_size + learn.candidates * n_val)
+    judge = it * (learn.max_failures + 1)
+    rewriter = it * learn.candidates * 2  # one retry each at most
+    per_task = prompt_tokens + input_tokens + config.models.task_max_tokens
+    per_judge = prompt_tokens + 2 * input_tokens + 500
+    per_rewrite = prompt_tokens + learn.max_failures * (2 * input_tokens + 120) + 400
+    tokens = task * per_task + judge * per_judge + rewriter * per_rewrite
+    return Estimate(task, judge, rewriter, tokens, _price(config, task * per_task, (judge + rewriter) * per_judge))
+
+
+def _price(config: RunConfig, task_tokens: int, other_tokens: int) -> float | None:
+    models = config.models
+    if all(m.startswith("local/") for m in (models.task, models.judge, models.rewriter)):
+        return 0.0
+    try:
+        from promptlearn.lm.litellm_lm import price_per_token
+
+        return task_tokens * price_per_token(models.task) + other_tokens * price_per_token(models.judge)
+    except Exception:  # unknown model price
+        return None

@@ -1,0 +1,61 @@
+"""The acceptance gate: a candidate replaces the current playbook only when its gain on the same validation
+examples survives the noise, and not when the gain comes from collapsing answers onto one label."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from promptlearn.stats import mcnemar_exact, paired_bootstrap
+
+
+@dataclass(frozen=True)
+class GateResult:
+    accepted: bool
+    diff: float
+    low: float
+    high: float
+    p_value: float
+    n: int
+    wins: int
+    losses: int
+    reason: str
+    close: bool = False  # positive but not significant: worth more examples
+
+
+def label_collapse(answers: Sequence[str | None], targets: Sequence[str], max_share: float) -> str | None:
+    """A reason if one answer dominates the outputs beyond `max_share` and beyond its share of the targets."""
+    given = [a for a in answers if a is not None]
+    if not given:
+        return None
+    label, count = Counter(given).most_common(1)[0]
+    share = count / len(answers)
+    target_share = sum(t.strip().lower() == str(label).strip().lower() for t in targets) / max(1, len(targets))
+    if share > max_share and share > target_share + 0.1:
+        return f"answers collapsed onto '{label}' ({share:.0%} of answers vs {target_share:.0%} of targets)"
+    return None
+
+
+def decide(baseline: Sequence[float], candidate: Sequence[float], *, method: str = "bootstrap",
+           confidence: float = 0.9, min_gain: float = 0.0, seed: int = 0) -> GateResult:
+    """Paired comparison on identical examples. `method='none'` accepts anything (the ungated ablations)."""
+    paired = paired_bootstrap(baseline, candidate, confidence=2 * confidence - 1, seed=seed)
+    # A two-sided interval at 2c-1 has a one-sided lower bound at level c.
+    common = dict(diff=paired.diff, low=paired.low, high=paired.high, n=paired.n, wins=paired.wins,
+                  losses=paired.losses)
+    if method == "none":
+        return GateResult(True, p_value=paired.p_value, reason="ungated: accepted without a test", **common)
+    if method == "mcnemar":
+        p_value = mcnemar_exact(paired.wins, paired.losses)
+        significant = p_value <= 1 - confidence and paired.diff > min_gain
+    else:
+        p_value = paired.p_value
+        significant = paired.low > min_gain
+    if significant:
+        reason = f"gain {paired.diff:+.3f}, lower bound {paired.low:+.3f} > {min_gain} (p={p_value:.3f})"
+        return GateResult(True, p_value=p_value, reason=reason, **common)
+    close = paired.diff > min_gain
+    reason = (f"gain {paired.diff:+.3f} not significant (lower bound {paired.low:+.3f}, p={p_value:.3f}, "
+              f"{paired.wins} wins / {paired.losses} losses)")
+    return GateResult(False, p_value=p_value, reason=reason, close=close, **common)

@@ -1,0 +1,48 @@
+"""What an optimization run returns: seed vs final on the untouched test split, and where each rule came from."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from promptlearn.evaluate import EvalResult
+from promptlearn.playbook import Playbook
+from promptlearn.stats import PairedResult
+
+
+@dataclass(frozen=True)
+class OptimizeResult:
+    run_id: str
+    stop_reason: str
+    seed: Playbook
+    final: Playbook
+    final_version: int
+    seed_test: EvalResult
+    final_test: EvalResult
+    seed_val: float
+    final_val: float
+    test_diff: PairedResult
+    iterations: int
+    rollouts: int
+    spend: dict[str, dict[str, float]] = field(default_factory=dict)
+    frontier: list[int] = field(default_factory=list)
+    trust: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @property
+    def prompt(self) -> str:
+        """The tuned system prompt, ready to paste into an application."""
+        return self.final.render()
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "stop_reason": self.stop_reason, "final_version": self.final_version, "iterations": self.iterations,
+            "rollouts": self.rollouts, "seed_test": self.seed_test.summary(), "final_test": self.final_test.summary(),
+            "seed_val": self.seed_val, "final_val": self.final_val,
+            "test_diff": {"diff": self.test_diff.diff, "low": self.test_diff.low, "high": self.test_diff.high,
+                          "wins": self.test_diff.wins, "losses": self.test_diff.losses},
+            "bullets": len(self.final.bullets), "spend": self.spend, "frontier": self.frontier, "trust": self.trust,
+        }
+
+    def summary_json(self) -> str:
+        return json.dumps(self.summary(), sort_keys=True, default=str)

@@ -1,0 +1,94 @@
+"""The meta-prompt rewriter: a batch of critiques in, a few validated playbook deltas out.
+
+An unparseable or invalid reply is retried once with another seed, then recorded as a failed proposal; it
+never stops the run. The `full_rewrite` mode (the published Arize recipe) exists for the ablation benchmark.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from promptlearn import templates
+from promptlearn.judging.judge import parse_json_object
+from promptlearn.lm.base import LM, LMRequest
+from promptlearn.playbook import DELTA_BATCH_JSON_SCHEMA, Delta, DeltaParseError, Playbook, parse_delta_batch
+
+FULL_REWRITE_SCHEMA: dict[str, Any] = {
+    "type": "object", "properties": {"prompt": {"type": "string"}}, "required": ["prompt"],
+}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One failed (or successful) rollout as the rewriter sees it."""
+
+    rollout_id: str
+    input: str
+    output: str
+    target: str
+    critique: str = ""
+    suggested_rule: str = ""
+
+
+@dataclass(frozen=True)
+class Proposal:
+    deltas: tuple[Delta, ...] = ()
+    prompt: str | None = None  # full_rewrite mode only
+    error: str | None = None
+    attempts: int = 1
+    lm_call_keys: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Rewriter:
+    def __init__(self, lm: LM, model: str, template: str = "rewriter", max_deltas: int = 3,
+                 temperature: float = 0.7, max_tokens: int = 600, mode: str = "deltas"):
+        self.lm, self.model, self.template = lm, model, template
+        self.max_deltas, self.temperature, self.max_tokens, self.mode = max_deltas, temperature, max_tokens, mode
+
+    def prompt(self, playbook: Playbook, failures: Sequence[Evidence], successes: Sequence[Evidence]) -> str:
+        if self.mode == "full_rewrite":
+            return templates.render("full_rewrite", prompt=playbook.render(), failures=failures)
+        return templates.render(
+            self.template, seed_prompt=playbook.seed_prompt, bullets=list(playbook.bullets), failures=failures,
+            successes=successes, sections=list(playbook.sections), max_deltas=self.max_deltas, mode=self.mode)
+
+    def propose(self, playbook: Playbook, failures: Sequence[Evidence], successes: Sequence[Evidence],
+                seed: int) -> Proposal:
+        text = self.prompt(playbook, failures, successes)
+        schema = FULL_REWRITE_SCHEMA if self.mode == "full_rewrite" else DELTA_BATCH_JSON_SCHEMA
+        keys: list[str] = []
+        error = "no reply"
+        for attempt in (0, 1):
+            request = LMRequest.chat(self.model, [{"role": "user", "content": text}], temperature=self.temperature,
+                                     max_tokens=self.max_tokens, seed=seed * 7919 + attempt, json_schema=schema)
+            keys.append(request.key)
+            reply = self.lm.complete(request)
+            if reply.error:
+                error = f"model error: {reply.error}"
+                continue
+            proposal, error = self._parse(reply.text)
+            if proposal is not None:
+                return Proposal(proposal.deltas, proposal.prompt, None, attempt + 1, tuple(keys))
+        return Proposal(error=error, attempts=2, lm_call_keys=tuple(keys))
+
+    def _parse(self, raw: str) -> tuple[Proposal | None, str]:
+        if self.mode == "full_rewrite":
+            data = parse_json_object(raw)
+            prompt = str((data or {}).get("prompt", "")).strip()
+            return (Proposal(prompt=prompt), "") if prompt else (None, "no 'prompt' field in the reply")
+        try:
+            batch = parse_delta_batch(raw)
+        except DeltaParseError as exc:
+            return None, f"invalid deltas: {exc}"
+        deltas = tuple(batch.deltas[: self.max_deltas])
+        if self.mode == "add_only":
+            deltas = tuple(d for d in deltas if d.op == "add")
+        if not deltas:
+            return None, "the reply proposed no usable delta"
+        return Proposal(deltas=deltas), ""

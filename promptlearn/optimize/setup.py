@@ -1,0 +1,72 @@
+"""Everything a run needs, built from one config: data splits, scorer, store records and the metered LMs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from promptlearn.config import RunConfig, validate
+from promptlearn.data import Dataset, Scorer, Splits
+from promptlearn.errors import ConfigError
+from promptlearn.evaluate import resolve_dataset, resolve_scorer
+from promptlearn.lm import LM, build_lm
+from promptlearn.optimize.budget import Meter, MeteredLM
+from promptlearn.rollouts import RolloutRunner
+from promptlearn.store import Store
+
+
+@dataclass
+class Setup:
+    config: RunConfig
+    store: Store
+    run_id: str
+    dataset: Dataset
+    splits: Splits
+    scorer: Scorer
+    inner: LM | None = None  # a FakeLM in tests; None means the real models
+    meter: Meter = field(default_factory=Meter)
+    _lm: LM | None = None
+
+    def lm(self, role: str) -> LM:
+        if self._lm is None:
+            self._lm = build_lm(self.store, self.run_id, inner=self.inner)
+        return MeteredLM(self._lm, self.meter, role)
+
+    def runner(self) -> RolloutRunner:
+        models = self.config.models
+        return RolloutRunner(self.lm("task"), models.task, self.scorer, self.store, self.run_id,
+                             models.task_max_tokens, models.concurrency)
+
+
+def load_data(config: RunConfig) -> tuple[Dataset, Splits, Scorer]:
+    d = config.dataset
+    dataset = resolve_dataset(d.path, input=d.input, target=d.target, metadata=d.metadata or None, id=d.id,
+                              limit=d.limit)
+    splits = dataset.split(config.seed, d.train, d.val, d.test)
+    if not len(splits.val) or not len(splits.test) or not len(splits.train):
+        raise ConfigError(f"dataset {d.path}: train, val and test must each get at least one example")
+    return dataset, splits, resolve_scorer(config.scorer, dataset)
+
+
+def start(config: RunConfig, store: Store, inner: LM | None = None) -> Setup:
+    dataset, splits, scorer = load_data(config)
+    run_id = store.create_run("optimize", config.name, config.model_dump(mode="json"))
+    for name in ("train", "val", "test"):
+        store.save_examples(run_id, dataset.name, name, getattr(splits, name).examples)
+    return Setup(config, store, run_id, dataset, splits, scorer, inner,
+                 Meter(max_cost_usd=config.budget.max_cost_usd))
+
+
+def resume(run_id: str, store: Store, inner: LM | None = None) -> Setup:
+    """The stored config, data and seed: the loop then replays what is stored and continues."""
+    row = store.get_run(run_id)
+    if row.kind != "optimize":
+        raise ConfigError(f"run {row.id} is a {row.kind} run; only optimize runs can be resumed")
+    config = validate(json.loads(row.config_json), source=f"run {row.id}")
+    dataset, splits, scorer = load_data(config)
+    stored = {e.example_id for e in store.examples(row.id)}
+    if stored and stored != {e.id for s in (splits.train, splits.val, splits.test) for e in s.examples}:
+        raise ConfigError(f"run {row.id}: its dataset {config.dataset.path} changed since the run started; "
+                          "start a new run")
+    return Setup(config, store, row.id, dataset, splits, scorer, inner,
+                 Meter(max_cost_usd=config.budget.max_cost_usd))

@@ -1,0 +1,100 @@
+"""The loop's steps, each one job: critique failures, build a candidate from deltas, credit bullets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from promptlearn.config import LearnConfig
+from promptlearn.judging import ExplanatoryJudge
+from promptlearn.optimize.rewriter import Evidence, Proposal
+from promptlearn.playbook import Delta, Playbook, cited_bullet_ids, dedupe_deltas, merge_duplicates, prune_to_budget
+from promptlearn.rollouts import RolloutResult
+from promptlearn.safety import looks_like_injection
+from promptlearn.store import Store
+from promptlearn.store.tables import CritiqueRow, DeltaRow
+
+
+def evidence_id(rollout_id: int | None) -> str:
+    return f"r{rollout_id}"
+
+
+def critique(judge: ExplanatoryJudge, store: Store, run_id: str, system_prompt: str,
+             results: Sequence[RolloutResult]) -> list[Evidence]:
+    """Judge each rollout (critique before verdict), store it with the code's verdict beside the judge's."""
+    evidence = []
+    for result in results:
+        assert result.rollout_id is not None
+        stored = store.get_critique(result.rollout_id, judge.name)
+        if stored is None:
+            verdict = judge.judge(system_prompt, result.example, result.output)
+            flagged = looks_like_injection(result.example.input, result.output)
+            stored = store.add_critique(CritiqueRow(
+                run_id=run_id, rollout_id=result.rollout_id, judge=judge.name, critique=verdict.critique,
+                failure_mode=verdict.failure_mode, suggested_rule=verdict.suggested_rule, verdict=verdict.verdict,
+                confidence=verdict.confidence, code_verdict="pass" if result.correct else "fail",
+                flags="injection" if flagged else "", lm_call_key=verdict.lm_call_key))
+        evidence.append(Evidence(evidence_id(result.rollout_id), result.example.input, result.output,
+                                 result.example.target, stored.critique, stored.suggested_rule))
+    return evidence
+
+
+@dataclass(frozen=True)
+class Candidate:
+    playbook: Playbook
+    deltas: tuple[Delta, ...]
+    outcomes: tuple[tuple[Delta, bool, str], ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return any(applied for _d, applied, _r in self.outcomes)
+
+
+def build_candidate(parent: Playbook, proposal: Proposal, learn: LearnConfig, version: int) -> Candidate:
+    """Apply a proposal; dedupe, merge near-duplicates and prune to the token budget (except add-only mode,
+    which reproduces ACE's published recipe: no dedupe)."""
+    if proposal.prompt is not None:  # full rewrite: a new prompt, no bullets (what the Arize recipe does)
+        playbook = Playbook(seed_prompt=proposal.prompt, sections=parent.sections)
+        return Candidate(playbook, (), (), ("full rewrite of the prompt",))
+    deltas, dropped = list(proposal.deltas), []
+    if learn.mode == "deltas":
+        deltas, dropped = dedupe_deltas(parent, deltas, learn.dedupe_threshold)
+    result = parent.apply(deltas, version=version)
+    outcomes = [(o.delta, o.applied, o.reason) for o in result.outcomes]
+    outcomes += [(d, False, reason) for d, reason in dropped]
+    playbook, notes = result.playbook, []
+    if learn.mode == "deltas":
+        playbook, merged = merge_duplicates(playbook, learn.dedupe_threshold)
+        playbook, pruned = prune_to_budget(playbook, learn.playbook_max_tokens)
+        notes += [f"merged {m}" for m in merged] + [f"pruned {p} (token budget)" for p in pruned]
+    return Candidate(playbook, tuple(deltas), tuple(outcomes), tuple(notes))
+
+
+def delta_rows(run_id: str, version: int, candidate: Candidate) -> list[DeltaRow]:
+    return [
+        DeltaRow(run_id=run_id, version_number=version, op=d.op, section=d.section, bullet_id=d.bullet_id,
+                 text=d.text, reason=d.reason, evidence_json=json.dumps(d.evidence), applied=applied, note=note)
+        for d, applied, note in candidate.outcomes
+    ]
+
+
+def citation_credit(playbook: Playbook, results: Sequence[RolloutResult]) -> Playbook:
+    """ACE-style counters: a bullet the task model cites is helpful when the answer was right, else harmful."""
+    helpful: dict[str, int] = {}
+    harmful: dict[str, int] = {}
+    for result in results:
+        for bullet_id in cited_bullet_ids(result.output):
+            bucket = helpful if result.correct else harmful
+            bucket[bullet_id] = bucket.get(bullet_id, 0) + 1
+    return playbook.with_counters(helpful=helpful, harmful=harmful) if helpful or harmful else playbook
+
+
+def gate_credit(candidate: Candidate, wins: int, losses: int) -> Playbook:
+    """Credit from the gate: the bullets a candidate added or changed share its paired wins and losses."""
+    touched = {b.id for b in candidate.playbook.bullets if b.created_version or b.source} & {
+        b.id for b in candidate.playbook.bullets if any(d.text == b.text for d in candidate.deltas)}
+    if not touched:
+        return candidate.playbook
+    return candidate.playbook.with_counters(helpful={i: wins for i in touched}, harmful={i: losses for i in touched})

@@ -1,0 +1,88 @@
+"""Run one prompt over examples with the task model, score each answer, and store each rollout once.
+
+A model error or an unparseable answer is a score of 0 with its reason: failure is data. A rollout already
+stored for (run, version, example, sample) is reused, so a resumed run never repeats or duplicates one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from promptlearn.data import Example, Score, Scorer
+from promptlearn.lm.base import LM, LMRequest
+from promptlearn.store.tables import RolloutRow
+
+OnResult = Callable[["RolloutResult"], None]
+
+
+@dataclass(frozen=True)
+class RolloutResult:
+    example: Example
+    output: str
+    score: float
+    reason: str
+    parsed: str | None = None
+    error: str | None = None
+    rollout_id: int | None = None
+    reused: bool = False
+
+    @property
+    def correct(self) -> bool:
+        return self.score >= 1.0
+
+
+def task_messages(system_prompt: str, example: Example) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system_prompt}, {"role": "user", "content": example.input}]
+
+
+def safe_score(scorer: Scorer, output: str, example: Example) -> Score:
+    try:
+        return scorer(output, example)
+    except Exception as exc:  # a user scorer's bug costs this example, not the run
+        return Score(0.0, f"scorer {getattr(scorer, 'name', '?')} failed: {type(exc).__name__}: {exc}", None)
+
+
+@dataclass
+class RolloutRunner:
+    lm: LM
+    model: str
+    scorer: Scorer
+    store: object | None = None  # promptlearn.store.Store; typed loosely to keep the store optional
+    run_id: str | None = None
+    max_tokens: int = 96
+    concurrency: int = 1
+
+    def run(self, system_prompt: str, examples: Sequence[Example], version: int, split: str,
+            on_result: OnResult | None = None) -> list[RolloutResult]:
+        def one(example: Example) -> RolloutResult:
+            result = self._one(system_prompt, example, version, split)
+            if on_result:
+                on_result(result)
+            return result
+
+        if self.concurrency <= 1 or len(examples) <= 1:
+            return [one(ex) for ex in examples]
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(one, examples))  # map keeps input order: results do not depend on timing
+
+    def _one(self, system_prompt: str, example: Example, version: int, split: str) -> RolloutResult:
+        if self.store is not None and self.run_id is not None:
+            stored = self.store.get_rollout(self.run_id, version, example.id)  # type: ignore[attr-defined]
+            if stored is not None:
+                return RolloutResult(example, stored.output, stored.score, stored.reason, stored.parsed,
+                                     stored.error, stored.id, reused=True)
+        request = LMRequest.chat(self.model, task_messages(system_prompt, example), max_tokens=self.max_tokens)
+        reply = self.lm.complete(request)
+        if reply.error:
+            score = Score(0.0, f"model error: {reply.error}", None)
+        else:
+            score = safe_score(self.scorer, reply.text, example)
+        result = RolloutResult(example, reply.text, score.value, score.reason, score.parsed, reply.error)
+        if self.store is None or self.run_id is None:
+            return result
+        row = self.store.add_rollout(RolloutRow(  # type: ignore[attr-defined]
+            run_id=self.run_id, version_number=version, example_id=example.id, split=split, output=reply.text,
+            score=score.value, reason=score.reason, parsed=score.parsed, lm_call_key=request.key, error=reply.error))
+        return RolloutResult(example, row.output, row.score, row.reason, row.parsed, row.error, row.id)

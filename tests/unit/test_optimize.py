@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from promptlearn import optimize, preset
+from promptlearn.store import Store
+from tests.fakes_task import BAD_RULE, GOOD_RULE, add, world, write_dataset
+
+
+def config(tmp_path: Path, **overrides):  # type: ignore[no-untyped-def]
+    data = write_dataset(tmp_path / "tickets.jsonl")
+    base = {"dataset": {"path": str(data), "train": 20, "val": 20, "test": 20}, "scorer": "label:BILLING,BUG,ACCOUNT,SHIPPING",
+            "system_prompt": "Route the ticket.", "budget": {"max_iterations": 2, "patience": 5},
+            "learn": {"batch_size": 6, "max_failures": 3}, "models": {"task": "fake/task", "judge": "fake/j",
+                                                                        "rewriter": "fake/r"}}
+    for key, value in overrides.items():
+        base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
+    return preset("quick", **base)
+
+
+def test_a_better_candidate_is_accepted_and_lifts_test_accuracy(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "db.sqlite"))
+    result = optimize(config(tmp_path), store=store, lm=world([add(GOOD_RULE)]))
+    assert [b.text for b in result.final.bullets] == [GOOD_RULE]
+    assert result.final_test.accuracy.estimate == 1.0
+    assert result.seed_test.accuracy.estimate < 0.5
+    statuses = {v.number: v.status for v in store.versions(result.run_id)}
+    assert statuses[0] == "seed" and statuses[1] == "accepted"
+    gate = store.gate_decisions(result.run_id)[0]
+    assert gate.accepted and gate.low > 0
+
+
+def test_a_worse_candidate_is_rejected_by_the_gate(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "db.sqlite"))
+    result = optimize(config(tmp_path), store=store, lm=world([add(BAD_RULE), add(BAD_RULE)]))
+    assert result.final.bullets == ()
+    assert result.final_version == 0
+    decisions = store.gate_decisions(result.run_id)
+    assert decisions and not any(d.accepted for d in decisions)
+
+
+def test_an_ungated_run_accepts_the_harmful_rule(tmp_path: Path) -> None:
+    # The ablation shows what the gate is for: without it the harmful rule gets in.
+    result = optimize(config(tmp_path, gate={"method": "none"}), store=Store(str(tmp_path / "d.sqlite")),
+                      lm=world([add(BAD_RULE)]))
+    assert BAD_RULE in result.final.render()
+
+
+def test_an_invalid_rewriter_reply_is_recorded_not_raised(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "db.sqlite"))
+    result = optimize(config(tmp_path), store=store, lm=world(["not json", "{\"deltas\": [{\"op\": \"explode\"}]}",
+                                                               add(GOOD_RULE)]))
+    failed = [v for v in store.versions(result.run_id) if v.status == "failed"]
+    assert len(failed) == 1 and "invalid deltas" in failed[0].note
+    assert result.final_test.accuracy.estimate == 1.0  # the next iteration still learned
+
+
+def test_remove_and_update_deltas_apply(tmp_path: Path) -> None:
+    update = json.dumps({"deltas": [{"op": "update", "bullet_id": "for-00001", "text": BAD_RULE, "reason": "sharper"}]})
+    remove = json.dumps({"deltas": [{"op": "remove", "bullet_id": "for-00001", "text": "", "reason": "harmful"}]})
+    store = Store(str(tmp_path / "db.sqlite"))
+    result = optimize(config(tmp_path, gate={"method": "none"}, budget={"max_iterations": 3}), store=store,
+                      lm=world([add("Be brief."), update, remove]))
+    ops = [(d.op, d.applied) for d in store.deltas(result.run_id)]
+    assert ops == [("add", True), ("update", True), ("remove", True)]
+    versions = store.versions(result.run_id)
+    assert BAD_RULE in versions[2].content_json and result.final.bullets == ()
+
+
+def test_critiques_record_judge_and_code_verdicts(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "db.sqlite"))
+    result = optimize(config(tmp_path), store=store, lm=world([add(GOOD_RULE)]))
+    critiques = store.critiques(result.run_id)
+    assert critiques and all(c.critique and c.suggested_rule for c in critiques)
+    assert {c.code_verdict for c in critiques} <= {"pass", "fail"}
+    assert result.trust["all"]["n"] == len(critiques)
+
+
+def test_bullet_provenance_points_at_stored_rollouts(tmp_path: Path) -> None:
+    evidence_reply = json.dumps({"deltas": [{"op": "add", "section": "formatting", "text": GOOD_RULE,
+                                             "reason": "fix", "evidence": ["r1", "r2"]}]})
+    store = Store(str(tmp_path / "db.sqlite"))
+    result = optimize(config(tmp_path), store=store, lm=world([evidence_reply]))
+    assert result.final.bullets[0].source == ["r1", "r2"]
+    rollout_ids = {r.id for r in store.rollouts(result.run_id)}
+    assert {1, 2} <= rollout_ids
+
+
+def test_rollout_budget_stops_cleanly(tmp_path: Path) -> None:
+    result = optimize(config(tmp_path, budget={"max_rollouts": 70}), store=Store(str(tmp_path / "d.sqlite")),
+                      lm=world([add(GOOD_RULE)]))
+    assert "rollout budget" in result.stop_reason
+    assert result.rollouts <= 70
+
+
+def test_cost_cap_stops_before_exceeding(tmp_path: Path) -> None:
+    from promptlearn.lm import FakeLM
+
+    inner = world([add(GOOD_RULE)])
+    priced = FakeLM(lambda req: inner.complete(req).text, cost_per_call=0.01)
+    result = optimize(config(tmp_path, budget={"max_cost_usd": 0.5}), store=Store(str(tmp_path / "d.sqlite")),
+                      lm=priced)
+    total = sum(role["cost_usd"] for role in result.spend.values())
+    assert total <= 0.5 + 1e-9
+    assert "cost cap" in result.stop_reason
+
+
+@pytest.mark.parametrize("crash_after", [5, 30, 47, 61])
+def test_a_crash_mid_run_resumes_without_duplicate_rollouts(tmp_path: Path, crash_after: int) -> None:
+    store = Store(str(tmp_path / "db.sqlite"))
+    healthy = world([add(GOOD_RULE)])
+    calls = {"n": 0}
+
+    class Crash(Exception):
+        pass
+
+    def crashing(request):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == crash_after:
+            raise Crash("power cut")
+        return healthy.complete(request).text
+
+    from promptlearn.lm import FakeLM
+
+    with pytest.raises(Crash):
+        optimize(config(tmp_path), store=store, lm=FakeLM(crashing))
+    run_id = store.list_runs()[0].id
+    assert store.get_run(run_id).status == "stopped"
+    resumed_model = world([add(GOOD_RULE)])
+    result = optimize(resume=run_id, store=store, lm=resumed_model)
+    reference = optimize(config(tmp_path), store=Store(str(tmp_path / "ref.sqlite")), lm=world([add(GOOD_RULE)]))
+    rollouts = store.rollouts(run_id)
+    keys = [(r.version_number, r.example_id, r.sample) for r in rollouts]
+    assert len(keys) == len(set(keys)) == reference.rollouts
+    assert result.final_test.accuracy.estimate == reference.final_test.accuracy.estimate
+    assert store.get_run(run_id).status == "completed"
+    # Replayed calls come from the cache: the resumed model only answered what the crash left undone.
+    assert len(resumed_model.calls) < reference.rollouts + 10
