@@ -135,8 +135,9 @@ def validate(data: dict[str, Any], source: str = "config") -> RunConfig:
         raise ConfigError(_describe(exc, source)) from None
 
 
-def preset(name: str, **fields: Any) -> RunConfig:
-    return validate({"preset": name, **fields}, source=f"preset {name}")
+def preset(preset_name: str, /, **fields: Any) -> RunConfig:
+    """A preset with fields overridden, e.g. `preset("quick", name="mine", dataset={"path": "bbh:navigate"})`."""
+    return validate({"preset": preset_name, **fields}, source=f"preset {preset_name}")
 
 
 def load_config(path: str | Path) -> RunConfig:

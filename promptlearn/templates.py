@@ -74,9 +74,8 @@ def render(name_or_path: str, **variables: Any) -> str:
 
 def load_rubric(name_or_path: str) -> list[dict[str, str]]:
     """A rubric is a YAML list of criteria: `- id: ...\\n  description: ...`."""
-    path = resolve(name_or_path, ".yaml") if not Path(name_or_path).exists() else Path(name_or_path)
-    if not path.exists():
-        path = resolve(f"rubrics/{name_or_path}", ".yaml")
+    given = Path(name_or_path)
+    path = given if given.exists() else resolve(f"rubrics/{name_or_path}", ".yaml")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:

@@ -6,6 +6,7 @@ llama.cpp contexts are not thread-safe and DSPy optimizers call from threads.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import time
@@ -46,6 +47,15 @@ def engine(name: str) -> tuple[Any, threading.Lock]:
                         chat_format=spec.chat_format)
             _engines[name] = (llm, threading.Lock())
         return _engines[name]
+
+
+@atexit.register
+def close_all() -> None:
+    """Free models before interpreter teardown; llama-cpp-python's own __del__ fails noisily at that point."""
+    with _engines_lock:
+        for llm, _lock in _engines.values():
+            llm.close()
+        _engines.clear()
 
 
 def raw_chat(name: str, request: LMRequest) -> dict[str, Any]:

@@ -1,0 +1,66 @@
+"""Printing of results and stored runs with rich."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from promptlearn.history import provenance
+
+
+def print_optimize_result(console: Console, result: Any, store: Any) -> None:
+    console.print(f"\nrun [bold]{result.run_id}[/] finished: {result.stop_reason}")
+    table = Table("", "test accuracy (95% interval)", "val accuracy")
+    table.add_row("seed prompt", str(result.seed_test.accuracy), f"{result.seed_val:.3f}")
+    table.add_row(f"final (v{result.final_version})", str(result.final_test.accuracy), f"{result.final_val:.3f}")
+    console.print(table)
+    d = result.test_diff
+    console.print(f"paired test difference: {d.diff:+.3f} [{d.low:+.3f}, {d.high:+.3f}] "
+                  f"({d.wins} wins, {d.losses} losses); rollouts used: {result.rollouts}")
+    console.print(f"majority-class baseline on test: {result.final_test.majority_accuracy:.3f}")
+    spend = result.spend
+    tokens = sum(int(s["tokens"]) for s in spend.values())
+    console.print(f"LM calls: {', '.join(f'{k} {int(v['calls'])}' for k, v in spend.items())}; tokens {tokens:,}")
+    if not result.final.bullets:
+        console.print("no rule passed the gate: the seed prompt stays.")
+        return
+    sources = provenance(store, result.run_id, result.final)
+    console.print("\n[bold]accepted bullets[/] (and the critiques they came from):")
+    for bullet in result.final.bullets:
+        console.print(f"  [cyan][{bullet.id}][/] {bullet.text}  (v{bullet.created_version}, "
+                      f"helpful={bullet.helpful}, harmful={bullet.harmful})", highlight=False)
+        for item in sources.get(bullet.id, [])[:2]:
+            console.print(f"      from {item['rollout']} ({item['failure_mode']}): {item['critique'][:140]}",
+                          highlight=False)
+
+
+def print_run_detail(console: Console, detail: dict[str, Any]) -> None:
+    console.print(f"run [bold]{detail['id']}[/] ({detail['kind']}, {detail['status']}): {detail['name']}")
+    if detail["summary"]:
+        console.print(f"summary: {_short(detail['summary'])}", highlight=False)
+    versions = Table("version", "parent", "status", "iteration", "bullets", "scores", "note")
+    for v in detail["versions"]:
+        versions.add_row(str(v["number"]), str(v["parent"]), v["status"], str(v["iteration"]), str(v["bullets"]),
+                         str(v["scores"]), v["note"][:60])
+    console.print(versions)
+    if detail["gate"]:
+        gate = Table("candidate", "vs", "n", "diff", "interval", "accepted", "reason")
+        for g in detail["gate"]:
+            gate.add_row(str(g["version"]), str(g["baseline"]), str(g["n"]), f"{g['diff']:+.3f}",
+                         f"[{g['low']:+.3f}, {g['high']:+.3f}]", "yes" if g["accepted"] else "no", g["reason"][:70])
+        console.print(gate)
+    rollouts = Table("rollout", "version", "split", "example", "score", "output")
+    for r in detail["rollouts"]:
+        rollouts.add_row(str(r["id"]), str(r["version"]), r["split"], r["example"], f"{r['score']:.2f}",
+                         r["output"][:60].replace("\n", " "))
+    console.print(rollouts)
+    lm = detail["lm"]
+    console.print(f"{detail['rollout_count']} rollouts stored; {int(lm['calls'])} LM calls, {int(lm['tokens']):,} "
+                  f"tokens, {lm['lm_seconds']:.1f}s of model time", highlight=False)
+
+
+def _short(summary: dict[str, Any]) -> str:
+    keep = {k: v for k, v in summary.items() if k in ("accuracy", "low", "high", "n", "stop_reason", "rollouts")}
+    return str(keep or {k: summary[k] for k in list(summary)[:5]})
