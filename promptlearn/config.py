@@ -102,8 +102,8 @@ class RunConfig(Frozen):
 PRESETS: dict[str, dict[str, Any]] = {
     "quick": {"budget": {"max_iterations": 2}, "dataset": {"train": 16, "val": 20, "test": 30},
               "learn": {"batch_size": 6, "max_failures": 3}},
-    "demo": {"budget": {"max_iterations": 3}, "dataset": {"train": 24, "val": 30, "test": 40},
-             "learn": {"batch_size": 8, "max_failures": 4, "candidates": 1}},
+    "demo": {"budget": {"max_iterations": 4}, "dataset": {"train": 40, "val": 40, "test": 40},
+             "learn": {"batch_size": 12, "max_failures": 4, "candidates": 1}},
     "thorough": {"budget": {"max_iterations": 10, "patience": 4}, "dataset": {"train": 0.4, "val": 0.3, "test": 0.3},
                  "learn": {"batch_size": 12, "max_failures": 6, "candidates": 3}, "gate": {"extra_examples": 30}},
 }

@@ -22,7 +22,8 @@ def print_optimize_result(console: Console, result: Any, store: Any) -> None:
     console.print(f"majority-class baseline on test: {result.final_test.majority_accuracy:.3f}")
     spend = result.spend
     tokens = sum(int(s["tokens"]) for s in spend.values())
-    console.print(f"LM calls: {', '.join(f'{k} {int(v['calls'])}' for k, v in spend.items())}; tokens {tokens:,}")
+    calls = ", ".join(f"{role} {int(s['calls'])}" for role, s in spend.items())
+    console.print(f"LM calls: {calls}; tokens {tokens:,}")
     if not result.final.bullets:
         console.print("no rule passed the gate: the seed prompt stays.")
         return

@@ -16,10 +16,7 @@ def optimize(config: RunConfig | None = None, *, resume: str | None = None, stor
              db: str | None = None, lm: LM | None = None, on_event: OnEvent | None = None) -> OptimizeResult:
     """Run (or, with `resume=RUN_ID`, continue) an optimization. `lm` replaces the real models (a FakeLM)."""
     store = store or Store(db)
-    if resume:
-        setup = _setup.resume(resume, store, inner=lm)
-    else:
-        setup = _setup.start(config or RunConfig(), store, inner=lm)
+    setup = _setup.resume(resume, store, inner=lm) if resume else _setup.start(config or RunConfig(), store, inner=lm)
     try:
         return Loop(setup, on_event).run()
     except BaseException as exc:

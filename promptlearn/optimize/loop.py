@@ -24,7 +24,14 @@ from promptlearn.optimize.gate import GateResult, decide, label_collapse
 from promptlearn.optimize.result import OptimizeResult
 from promptlearn.optimize.rewriter import Rewriter
 from promptlearn.optimize.setup import Setup
-from promptlearn.optimize.steps import build_candidate, citation_credit, critique, delta_rows, gate_credit
+from promptlearn.optimize.steps import (
+    build_candidate,
+    citation_credit,
+    critique,
+    delta_rows,
+    error_patterns,
+    gate_credit,
+)
 from promptlearn.playbook import Playbook
 from promptlearn.rollouts import RolloutResult
 from promptlearn.stats import paired_bootstrap
@@ -128,10 +135,12 @@ class Loop:
         # The code decides correctness; the judge explains. One success is judged too, to measure trust.
         evidence = critique(self.judge, self.store, self.run_id, current.render(), failures + successes[:1])
         fail_ev, ok_ev = evidence[: len(failures)], evidence[len(failures):]
+        patterns = error_patterns(results)
         self.emit("critiques", {"n": len(fail_ev)})
         best: tuple[Playbook, int, list[RolloutResult], GateResult] | None = None
         for index in range(self.cfg.learn.candidates):
-            outcome = self._candidate(iteration, index, current, current_no, current_val, fail_ev, ok_ev, reserve)
+            outcome = self._candidate(iteration, index, current, current_no, current_val, fail_ev, ok_ev, patterns,
+                                      reserve)
             if outcome and (best is None or outcome[3].diff > best[3].diff):
                 best = outcome
         if best is None:
@@ -142,12 +151,12 @@ class Loop:
         return citation_credit(playbook, results), number, val
 
     def _candidate(self, iteration: int, index: int, current: Playbook, current_no: int,
-                   current_val: list[RolloutResult], failures: list[Any], successes: list[Any], reserve: int,
-                   ) -> tuple[Playbook, int, list[RolloutResult], GateResult] | None:
+                   current_val: list[RolloutResult], failures: list[Any], successes: list[Any], patterns: list[str],
+                   reserve: int) -> tuple[Playbook, int, list[RolloutResult], GateResult] | None:
         number = self.next_number
         self.next_number += 1
         seed = self.cfg.seed * 100_003 + number
-        proposal = self.rewriter.propose(current, failures, successes, seed)
+        proposal = self.rewriter.propose(current, failures, successes, seed, patterns)
         if not proposal.ok:
             self._save_version(current, number, current_no, "failed", iteration, note=proposal.error or "")
             self.emit("proposal_failed", {"version": number, "error": proposal.error})

@@ -13,7 +13,8 @@ from typing import Any
 from promptlearn import templates
 from promptlearn.judging.judge import parse_json_object
 from promptlearn.lm.base import LM, LMRequest
-from promptlearn.playbook import DELTA_BATCH_JSON_SCHEMA, Delta, DeltaParseError, Playbook, parse_delta_batch
+from promptlearn.playbook import DELTA_BATCH_JSON_SCHEMA, Delta, DeltaParseError, Playbook
+from promptlearn.playbook.deltas import parse_deltas_lenient
 
 FULL_REWRITE_SCHEMA: dict[str, Any] = {
     "type": "object", "properties": {"prompt": {"type": "string"}}, "required": ["prompt"],
@@ -51,16 +52,19 @@ class Rewriter:
         self.lm, self.model, self.template = lm, model, template
         self.max_deltas, self.temperature, self.max_tokens, self.mode = max_deltas, temperature, max_tokens, mode
 
-    def prompt(self, playbook: Playbook, failures: Sequence[Evidence], successes: Sequence[Evidence]) -> str:
+    def prompt(self, playbook: Playbook, failures: Sequence[Evidence], successes: Sequence[Evidence],
+               patterns: Sequence[str] = ()) -> str:
         if self.mode == "full_rewrite":
-            return templates.render("full_rewrite", prompt=playbook.render(), failures=failures)
+            return templates.render("full_rewrite", prompt=playbook.render(), failures=failures,
+                                    patterns=list(patterns))
         return templates.render(
             self.template, seed_prompt=playbook.seed_prompt, bullets=list(playbook.bullets), failures=failures,
-            successes=successes, sections=list(playbook.sections), max_deltas=self.max_deltas, mode=self.mode)
+            successes=successes, sections=list(playbook.sections), max_deltas=self.max_deltas, mode=self.mode,
+            patterns=list(patterns))
 
     def propose(self, playbook: Playbook, failures: Sequence[Evidence], successes: Sequence[Evidence],
-                seed: int) -> Proposal:
-        text = self.prompt(playbook, failures, successes)
+                seed: int, patterns: Sequence[str] = ()) -> Proposal:
+        text = self.prompt(playbook, failures, successes, patterns)
         schema = FULL_REWRITE_SCHEMA if self.mode == "full_rewrite" else DELTA_BATCH_JSON_SCHEMA
         keys: list[str] = []
         error = "no reply"
@@ -83,12 +87,10 @@ class Rewriter:
             prompt = str((data or {}).get("prompt", "")).strip()
             return (Proposal(prompt=prompt), "") if prompt else (None, "no 'prompt' field in the reply")
         try:
-            batch = parse_delta_batch(raw)
+            valid, errors = parse_deltas_lenient(raw, self.max_deltas)
         except DeltaParseError as exc:
             return None, f"invalid deltas: {exc}"
-        deltas = tuple(batch.deltas[: self.max_deltas])
-        if self.mode == "add_only":
-            deltas = tuple(d for d in deltas if d.op == "add")
+        deltas = tuple(d for d in valid if self.mode != "add_only" or d.op == "add")
         if not deltas:
-            return None, "the reply proposed no usable delta"
+            return None, "invalid deltas: " + ("; ".join(errors) if errors else "the reply proposed no usable delta")
         return Proposal(deltas=deltas), ""

@@ -98,3 +98,13 @@ def gate_credit(candidate: Candidate, wins: int, losses: int) -> Playbook:
     if not touched:
         return candidate.playbook
     return candidate.playbook.with_counters(helpful={i: wins for i in touched}, harmful={i: losses for i in touched})
+
+
+def error_patterns(results: Sequence[RolloutResult], top: int = 5) -> list[str]:
+    """Counted confusions in the batch ('expected SHIPPING, answered BILLING: 4 times'): the rewriter sees the
+    systematic errors, not only the few failures it is shown in full."""
+    from collections import Counter
+
+    counts = Counter((r.example.target, r.parsed if r.parsed is not None else "an unusable answer")
+                     for r in results if not r.correct)
+    return [f"expected {want}, answered {got}: {n} of {len(results)}" for (want, got), n in counts.most_common(top)]

@@ -167,3 +167,18 @@ def parse_delta_batch(raw: str) -> DeltaBatch:
         return DeltaBatch.model_validate(value)
     except ValidationError as err:
         raise DeltaParseError(_short_reason(err)) from err
+
+
+def parse_deltas_lenient(raw: str, limit: int = MAX_DELTAS) -> tuple[list[Delta], list[str]]:
+    """Like `parse_delta_batch`, but one invalid delta does not sink the valid ones beside it: returns the valid
+    deltas (at most `limit`) and a reason for each invalid one. Raises DeltaParseError only if there is no JSON."""
+    items = _as_batch_dict(_extract_json(raw)).get("deltas")
+    if not isinstance(items, list):
+        raise DeltaParseError("'deltas' is not a list")
+    valid, errors = [], []
+    for index, item in enumerate(items):
+        try:
+            valid.append(Delta.model_validate(item))
+        except ValidationError as err:
+            errors.append(f"delta {index}: {_short_reason(err)}")
+    return valid[:limit], errors

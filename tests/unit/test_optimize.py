@@ -12,7 +12,8 @@ from tests.fakes_task import BAD_RULE, GOOD_RULE, add, world, write_dataset
 
 def config(tmp_path: Path, **overrides):  # type: ignore[no-untyped-def]
     data = write_dataset(tmp_path / "tickets.jsonl")
-    base = {"dataset": {"path": str(data), "train": 20, "val": 20, "test": 20}, "scorer": "label:BILLING,BUG,ACCOUNT,SHIPPING",
+    base = {"dataset": {"path": str(data), "train": 20, "val": 20, "test": 20},
+            "scorer": "label:BILLING,BUG,ACCOUNT,SHIPPING",
             "system_prompt": "Route the ticket.", "budget": {"max_iterations": 2, "patience": 5},
             "learn": {"batch_size": 6, "max_failures": 3}, "models": {"task": "fake/task", "judge": "fake/j",
                                                                         "rewriter": "fake/r"}}

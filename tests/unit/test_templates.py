@@ -51,7 +51,8 @@ def test_rubric_judge_prompt_snapshot() -> None:
 
 @pytest.mark.parametrize("mode", ["deltas", "add_only", "full_rewrite"])
 def test_rewriter_prompt_snapshots(mode: str) -> None:
-    text = Rewriter(FakeLM([]), "m", mode=mode).prompt(PLAYBOOK, FAILURES, SUCCESSES)
+    patterns = ["expected SHIPPING, answered BILLING: 3 of 8"]
+    text = Rewriter(FakeLM([]), "m", mode=mode).prompt(PLAYBOOK, FAILURES, SUCCESSES, patterns)
     check_snapshot(f"rewriter_{mode}", text)
     assert "Where is my parcel?" in text
 

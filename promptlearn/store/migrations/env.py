@@ -1,7 +1,7 @@
 from alembic import context
+from sqlmodel import SQLModel
 
 from promptlearn.store import tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from sqlmodel import SQLModel
 
 connection = context.config.attributes["connection"]
 context.configure(connection=connection, target_metadata=SQLModel.metadata, render_as_batch=True)
