@@ -181,3 +181,8 @@ def models_pull(name: str, force: bool = typer.Option(False, "--force")) -> None
 
 def main() -> None:  # pragma: no cover
     app()
+
+
+from promptlearn.cli.export_cmds import register as _register_export  # noqa: E402
+
+_register_export(app)

@@ -56,7 +56,7 @@ def _json(ctx: ExportContext) -> str:
 def _markdown(ctx: ExportContext) -> str:
     pb = ctx.playbook
     scores = ", ".join(f"{k} {v:.3f}" for k, v in ctx.scores.items() if isinstance(v, int | float))
-    lines = [f"# {ctx.name or 'Prompt'} (run {ctx.run_id}, version {ctx.version})", ""]
+    lines = [f"# Prompt: {ctx.name} (run {ctx.run_id}, version {ctx.version})", ""]
     lines += [f"Scores: {scores}", ""] if scores else []
     lines += ["## Prompt", "", pb.seed_prompt.rstrip(), ""]
     if pb.bullets:

@@ -53,7 +53,7 @@ def render_with(playbook: Playbook | str, **variables: Any) -> str:
     values: list[str] = []
 
     def stash(match: re.Match[str]) -> str:
-        values.append(format(variables[match.group(1)], "") if not match.group(2) else _format_one(match, variables))
+        values.append(str(variables[match.group(1)]) if not match.group(2) else _format_one(match, variables))
         return _SENTINEL.format(len(values) - 1)
 
     protected = _FORMAT.sub(stash, text)

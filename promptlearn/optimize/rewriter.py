@@ -6,6 +6,7 @@ never stops the run. The `full_rewrite` mode (the published Arize recipe) exists
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -65,7 +66,7 @@ class Rewriter:
     def propose(self, playbook: Playbook, failures: Sequence[Evidence], successes: Sequence[Evidence],
                 seed: int, patterns: Sequence[str] = ()) -> Proposal:
         text = self.prompt(playbook, failures, successes, patterns)
-        schema = FULL_REWRITE_SCHEMA if self.mode == "full_rewrite" else DELTA_BATCH_JSON_SCHEMA
+        schema = FULL_REWRITE_SCHEMA if self.mode == "full_rewrite" else self.delta_schema(playbook)
         keys: list[str] = []
         error = "no reply"
         for attempt in (0, 1):
@@ -80,6 +81,18 @@ class Rewriter:
             if proposal is not None:
                 return Proposal(proposal.deltas, proposal.prompt, None, attempt + 1, tuple(keys))
         return Proposal(error=error, attempts=2, lm_call_keys=tuple(keys))
+
+    def delta_schema(self, playbook: Playbook) -> dict[str, Any]:
+        """The delta schema narrowed to this playbook: constrained decoding then cannot invent a bullet id, and
+        cannot propose update/remove when there is nothing to update (small rewriters try both)."""
+        ids = [b.id for b in playbook.bullets]
+        ops = ["add"] if not ids or self.mode == "add_only" else ["add", "update", "remove"]
+        schema = copy.deepcopy(DELTA_BATCH_JSON_SCHEMA)
+        props = schema["properties"]["deltas"]["items"]["properties"]
+        props["op"]["enum"] = ops
+        props["bullet_id"] = {"type": "string", "enum": ["", *ids]}
+        schema["properties"]["deltas"]["maxItems"] = self.max_deltas
+        return schema
 
     def _parse(self, raw: str) -> tuple[Proposal | None, str]:
         if self.mode == "full_rewrite":

@@ -140,3 +140,24 @@ def test_a_crash_mid_run_resumes_without_duplicate_rollouts(tmp_path: Path, cras
     assert store.get_run(run_id).status == "completed"
     # Replayed calls come from the cache: the resumed model only answered what the crash left undone.
     assert len(resumed_model.calls) < reference.rollouts + 10
+
+
+def test_the_delta_schema_only_offers_existing_bullet_ids() -> None:
+    from promptlearn.lm import FakeLM
+    from promptlearn.optimize.rewriter import Rewriter
+    from promptlearn.playbook import Delta, Playbook
+
+    rewriter = Rewriter(FakeLM([]), "m")
+    empty = Playbook(seed_prompt="p")
+    item = rewriter.delta_schema(empty)["properties"]["deltas"]["items"]["properties"]
+    assert item["op"]["enum"] == ["add"] and item["bullet_id"]["enum"] == [""]
+    grown = empty.apply([Delta(op="add", text="Be brief.", reason="r")]).playbook
+    item = rewriter.delta_schema(grown)["properties"]["deltas"]["items"]["properties"]
+    assert item["op"]["enum"] == ["add", "update", "remove"] and item["bullet_id"]["enum"] == ["", "ins-00001"]
+
+
+def test_a_valid_delta_survives_an_invalid_sibling(tmp_path: Path) -> None:
+    mixed = json.dumps({"deltas": [{"op": "remove", "text": "", "reason": "no id"},
+                                   {"op": "add", "section": "formatting", "text": GOOD_RULE, "reason": "fix"}]})
+    result = optimize(config(tmp_path), store=Store(str(tmp_path / "d.sqlite")), lm=world([mixed]))
+    assert [b.text for b in result.final.bullets] == [GOOD_RULE]
