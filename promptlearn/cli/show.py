@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from promptlearn.history import provenance
@@ -30,7 +31,7 @@ def print_optimize_result(console: Console, result: Any, store: Any) -> None:
     sources = provenance(store, result.run_id, result.final)
     console.print("\n[bold]accepted bullets[/] (and the critiques they came from):")
     for bullet in result.final.bullets:
-        console.print(f"  [cyan][{bullet.id}][/] {bullet.text}  (v{bullet.created_version}, "
+        console.print(f"  [cyan]{escape('[' + bullet.id + ']')}[/] {escape(bullet.text)}  (v{bullet.created_version}, "
                       f"helpful={bullet.helpful}, harmful={bullet.harmful})", highlight=False)
         for item in sources.get(bullet.id, [])[:2]:
             console.print(f"      from {item['rollout']} ({item['failure_mode']}): {item['critique'][:140]}",

@@ -42,10 +42,13 @@ def decide(baseline: Sequence[float], candidate: Sequence[float], *, method: str
     """Paired comparison on identical examples. `method='none'` accepts anything (the ungated ablations)."""
     paired = paired_bootstrap(baseline, candidate, confidence=2 * confidence - 1, seed=seed)
     # A two-sided interval at 2c-1 has a one-sided lower bound at level c.
-    common = dict(diff=paired.diff, low=paired.low, high=paired.high, n=paired.n, wins=paired.wins,
-                  losses=paired.losses)
+
+    def result(accepted: bool, p_value: float, reason: str, close: bool = False) -> GateResult:
+        return GateResult(accepted, paired.diff, paired.low, paired.high, p_value, paired.n, paired.wins,
+                          paired.losses, reason, close)
+
     if method == "none":
-        return GateResult(True, p_value=paired.p_value, reason="ungated: accepted without a test", **common)
+        return result(True, paired.p_value, "ungated: accepted without a test")
     if method == "mcnemar":
         p_value = mcnemar_exact(paired.wins, paired.losses)
         significant = p_value <= 1 - confidence and paired.diff > min_gain
@@ -54,8 +57,8 @@ def decide(baseline: Sequence[float], candidate: Sequence[float], *, method: str
         significant = paired.low > min_gain
     if significant:
         reason = f"gain {paired.diff:+.3f}, lower bound {paired.low:+.3f} > {min_gain} (p={p_value:.3f})"
-        return GateResult(True, p_value=p_value, reason=reason, **common)
+        return result(True, p_value, reason)
     close = paired.diff > min_gain
     reason = (f"gain {paired.diff:+.3f} not significant (lower bound {paired.low:+.3f}, p={p_value:.3f}, "
               f"{paired.wins} wins / {paired.losses} losses)")
-    return GateResult(False, p_value=p_value, reason=reason, close=close, **common)
+    return result(False, p_value, reason, close)

@@ -58,7 +58,8 @@ def build_candidate(parent: Playbook, proposal: Proposal, learn: LearnConfig, ve
     if proposal.prompt is not None:  # full rewrite: a new prompt, no bullets (what the Arize recipe does)
         playbook = Playbook(seed_prompt=proposal.prompt, sections=parent.sections)
         return Candidate(playbook, (), (), ("full rewrite of the prompt",))
-    deltas, dropped = list(proposal.deltas), []
+    deltas: list[Delta] = list(proposal.deltas)
+    dropped: list[tuple[Delta, str]] = []
     if learn.mode == "deltas":
         deltas, dropped = dedupe_deltas(parent, deltas, learn.dedupe_threshold)
     result = parent.apply(deltas, version=version)

@@ -15,7 +15,7 @@ from platformdirs import user_data_dir
 from sqlalchemy import create_engine, event, func
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from promptlearn.errors import StoreError
 from promptlearn.lm.base import Completion, LMRequest, Usage
@@ -144,7 +144,7 @@ class Store:
 
     def examples(self, run_id: str) -> list[ExampleRow]:
         with self.session() as s:
-            return list(s.exec(select(ExampleRow).where(ExampleRow.run_id == run_id).order_by(ExampleRow.id)))
+            return list(s.exec(select(ExampleRow).where(ExampleRow.run_id == run_id).order_by(col(ExampleRow.id))))
 
     # ---- LM calls (the cache) -------------------------------------------------------------------------------
     def cached_completion(self, key: str) -> Completion | None:
@@ -206,7 +206,7 @@ class Store:
                 query = query.where(RolloutRow.version_number == version)
             if split is not None:
                 query = query.where(RolloutRow.split == split)
-            return list(s.exec(query.order_by(RolloutRow.id)))
+            return list(s.exec(query.order_by(col(RolloutRow.id))))
 
     def count_rollouts(self, run_id: str) -> int:
         with self.session() as s:
@@ -230,7 +230,7 @@ class Store:
 
     def critiques(self, run_id: str) -> list[CritiqueRow]:
         with self.session() as s:
-            return list(s.exec(select(CritiqueRow).where(CritiqueRow.run_id == run_id).order_by(CritiqueRow.id)))
+            return list(s.exec(select(CritiqueRow).where(CritiqueRow.run_id == run_id).order_by(col(CritiqueRow.id))))
 
     # ---- playbook versions, deltas, gate decisions ----------------------------------------------------------
     def get_version(self, run_id: str, number: int) -> VersionRow | None:
@@ -266,14 +266,14 @@ class Store:
 
     def versions(self, run_id: str) -> list[VersionRow]:
         with self.session() as s:
-            return list(s.exec(select(VersionRow).where(VersionRow.run_id == run_id).order_by(VersionRow.number)))
+            return list(s.exec(select(VersionRow).where(VersionRow.run_id == run_id).order_by(col(VersionRow.number))))
 
     def deltas(self, run_id: str, version: int | None = None) -> list[DeltaRow]:
         with self.session() as s:
             query = select(DeltaRow).where(DeltaRow.run_id == run_id)
             if version is not None:
                 query = query.where(DeltaRow.version_number == version)
-            return list(s.exec(query.order_by(DeltaRow.id)))
+            return list(s.exec(query.order_by(col(DeltaRow.id))))
 
     def add_gate_decision(self, row: GateRow) -> None:
         with self.session() as s:
@@ -281,4 +281,14 @@ class Store:
 
     def gate_decisions(self, run_id: str) -> list[GateRow]:
         with self.session() as s:
-            return list(s.exec(select(GateRow).where(GateRow.run_id == run_id).order_by(GateRow.id)))
+            return list(s.exec(select(GateRow).where(GateRow.run_id == run_id).order_by(col(GateRow.id))))
+
+    # ---- reads for reports ----------------------------------------------------------------------------------
+    def call_usage(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's LM calls in the order they were made: model, tokens, cost and latency (no prompt text)."""
+        columns = (LMCallRow.id, LMCallRow.model, LMCallRow.prompt_tokens, LMCallRow.completion_tokens,
+                   LMCallRow.cost_usd, LMCallRow.latency_s, LMCallRow.error)
+        with self.session() as s:
+            rows = s.exec(select(*columns).where(LMCallRow.run_id == run_id).order_by(col(LMCallRow.id))).all()
+        names = ("id", "model", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s", "error")
+        return [dict(zip(names, row, strict=True)) for row in rows]
