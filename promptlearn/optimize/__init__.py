@@ -20,5 +20,6 @@ def optimize(config: RunConfig | None = None, *, resume: str | None = None, stor
     try:
         return Loop(setup, on_event).run()
     except BaseException as exc:
-        store.finish_run(setup.run_id, "stopped", {"error": f"{type(exc).__name__}: {exc}"[:500]})
+        store.finish_run(setup.run_id, "stopped", {"error": f"{type(exc).__name__}: {exc}"[:500],
+                                                   "faults": setup.faults()})
         raise

@@ -53,8 +53,10 @@ def decide(baseline: Sequence[float], candidate: Sequence[float], *, method: str
         p_value = mcnemar_exact(paired.wins, paired.losses)
         significant = p_value <= 1 - confidence and paired.diff > min_gain
     else:
-        p_value = paired.p_value
-        significant = paired.low > min_gain
+        # The bootstrap alone is anti-conservative when few examples differ (3 wins of 3 gives a lower bound > 0);
+        # the exact sign test on the discordant pairs guards that case.
+        p_value = max(paired.p_value, mcnemar_exact(paired.wins, paired.losses))
+        significant = paired.low > min_gain and p_value <= 1 - confidence
     if significant:
         reason = f"gain {paired.diff:+.3f}, lower bound {paired.low:+.3f} > {min_gain} (p={p_value:.3f})"
         return result(True, p_value, reason)

@@ -170,6 +170,8 @@ class Loop:
         val = self._evaluate(candidate.playbook, number, self.s.splits.val.examples, "val", reserve)
         self.val_scores[number] = [r.score for r in val]
         gate = self._gate(current_val, val, number)
+        if gate.close and self.cfg.gate.extra_examples:
+            gate = self._gate_with_more(current, current_no, candidate.playbook, number, current_val, val, reserve)
         self._record_gate(number, current_no, gate)
         self.emit("gate", {"version": number, "accepted": gate.accepted, "reason": gate.reason, "diff": gate.diff})
         if not gate.accepted:
@@ -178,6 +180,18 @@ class Loop:
         credited = gate_credit(candidate, gate.wins, gate.losses)
         self.store.set_version_status(self.run_id, number, "candidate", {"val": _mean(val)})
         return credited, number, val, gate
+
+    def _gate_with_more(self, current: Playbook, current_no: int, playbook: Playbook, number: int,
+                        base: list[RolloutResult], cand: list[RolloutResult], reserve: int) -> GateResult:
+        """A close call (positive, not yet significant): score both on fresh held-out examples, decide on all."""
+        pool = self.s.reserve()
+        extra = random.Random(self.cfg.seed * 31 + number).sample(pool, min(len(pool), self.cfg.gate.extra_examples))
+        if not extra:
+            return self._gate(base, cand, number)
+        more_base = self._evaluate(current, current_no, extra, "val_extra", reserve)
+        more_cand = self._evaluate(playbook, number, extra, "val_extra", reserve)
+        self.emit("note", {"text": f"close call on v{number}: drew {len(extra)} more held-out examples"})
+        return self._gate(base + more_base, cand + more_cand, number)
 
     def _gate(self, base: list[RolloutResult], cand: list[RolloutResult], number: int) -> GateResult:
         cfg = self.cfg.gate
@@ -210,7 +224,7 @@ class Loop:
             seed_test=summarize(seed_test, self.run_id), final_test=summarize(final_test, self.run_id),
             seed_val=_mean(seed_val), final_val=_mean(final_val), test_diff=diff, iterations=iterations,
             rollouts=self.rollouts_used, spend=self.meter.as_dict(), frontier=pareto_front(self.val_scores),
-            trust=trust_table(self.store.critiques(self.run_id)))
+            trust=trust_table(self.store.critiques(self.run_id)), faults=self.s.faults())
         self.store.finish_run(self.run_id, "completed", json.loads(result.summary_json()))
         self.emit("done", {"run_id": self.run_id})
         return result

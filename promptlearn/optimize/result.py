@@ -28,6 +28,7 @@ class OptimizeResult:
     spend: dict[str, dict[str, float]] = field(default_factory=dict)
     frontier: list[int] = field(default_factory=list)
     trust: dict[str, dict[str, float]] = field(default_factory=dict)
+    faults: dict[str, Any] = field(default_factory=dict)  # provider faults retried: {"retries", "by_kind"}
 
     @property
     def prompt(self) -> str:
@@ -42,6 +43,7 @@ class OptimizeResult:
             "test_diff": {"diff": self.test_diff.diff, "low": self.test_diff.low, "high": self.test_diff.high,
                           "wins": self.test_diff.wins, "losses": self.test_diff.losses},
             "bullets": len(self.final.bullets), "spend": self.spend, "frontier": self.frontier, "trust": self.trust,
+            "faults": self.faults,
         }
 
     def summary_json(self) -> str:

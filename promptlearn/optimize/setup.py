@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from promptlearn.config import RunConfig, validate
-from promptlearn.data import Dataset, Scorer, Splits
+from promptlearn.data import Dataset, Example, Scorer, Splits
 from promptlearn.errors import ConfigError
 from promptlearn.evaluate import resolve_dataset, resolve_scorer
-from promptlearn.lm import LM, build_lm
+from promptlearn.lm import LM, RetryingLM, build_lm
 from promptlearn.optimize.budget import Meter, MeteredLM
 from promptlearn.rollouts import RolloutRunner
 from promptlearn.store import Store
@@ -32,6 +33,18 @@ class Setup:
             self._lm = build_lm(self.store, self.run_id, inner=self.inner)
         return MeteredLM(self._lm, self.meter, role)
 
+    def faults(self) -> dict[str, Any]:
+        """Provider faults the retry layer absorbed, for the run's record ({} before any call)."""
+        layer = self._lm
+        while layer is not None and not isinstance(layer, RetryingLM):
+            layer = getattr(layer, "inner", None)
+        return layer.stats.as_dict() if layer is not None else {}
+
+    def reserve(self) -> list[Example]:
+        """Examples in no split: drawn for the gate when a decision is close, never shown to the rewriter."""
+        used = {e.id for part in (self.splits.train, self.splits.val, self.splits.test) for e in part.examples}
+        return [e for e in self.dataset.examples if e.id not in used]
+
     def runner(self) -> RolloutRunner:
         models = self.config.models
         return RolloutRunner(self.lm("task"), models.task, self.scorer, self.store, self.run_id,
@@ -48,11 +61,15 @@ def load_data(config: RunConfig) -> tuple[Dataset, Splits, Scorer]:
     return dataset, splits, resolve_scorer(config.scorer, dataset)
 
 
+def _save_splits(store: Store, run_id: str, dataset: Dataset, splits: Splits) -> None:
+    for name in ("train", "val", "test"):
+        store.save_examples(run_id, dataset.name, name, getattr(splits, name).examples)
+
+
 def start(config: RunConfig, store: Store, inner: LM | None = None) -> Setup:
     dataset, splits, scorer = load_data(config)
     run_id = store.create_run("optimize", config.name, config.model_dump(mode="json"))
-    for name in ("train", "val", "test"):
-        store.save_examples(run_id, dataset.name, name, getattr(splits, name).examples)
+    _save_splits(store, run_id, dataset, splits)
     return Setup(config, store, run_id, dataset, splits, scorer, inner,
                  Meter(max_cost_usd=config.budget.max_cost_usd))
 
@@ -64,9 +81,11 @@ def resume(run_id: str, store: Store, inner: LM | None = None) -> Setup:
         raise ConfigError(f"run {row.id} is a {row.kind} run; only optimize runs can be resumed")
     config = validate(json.loads(row.config_json), source=f"run {row.id}")
     dataset, splits, scorer = load_data(config)
-    stored = {e.example_id for e in store.examples(row.id)}
-    if stored and stored != {e.id for s in (splits.train, splits.val, splits.test) for e in s.examples}:
+    stored = {(e.example_id, e.split) for e in store.examples(row.id)}
+    # A subset is fine: a crash can land between saving one split and the next (they are filled in below).
+    if not stored <= {(e.id, name) for name in ("train", "val", "test") for e in getattr(splits, name).examples}:
         raise ConfigError(f"run {row.id}: its dataset {config.dataset.path} changed since the run started; "
                           "start a new run")
+    _save_splits(store, row.id, dataset, splits)  # idempotent; a crash can land before start() saved them
     return Setup(config, store, row.id, dataset, splits, scorer, inner,
                  Meter(max_cost_usd=config.budget.max_cost_usd))

@@ -161,3 +161,32 @@ def test_a_valid_delta_survives_an_invalid_sibling(tmp_path: Path) -> None:
                                    {"op": "add", "section": "formatting", "text": GOOD_RULE, "reason": "fix"}]})
     result = optimize(config(tmp_path), store=Store(str(tmp_path / "d.sqlite")), lm=world([mixed]))
     assert [b.text for b in result.final.bullets] == [GOOD_RULE]
+
+
+def test_a_close_call_draws_more_held_out_examples(tmp_path: Path) -> None:
+    # "Be concise." fixes nothing in the scripted world except by luck, so the first decision is not significant;
+    # with GOOD_RULE on a tiny val split the gain is positive but uncertain until more examples are drawn.
+    store = Store(str(tmp_path / "db.sqlite"))
+    cfg = config(tmp_path, dataset={"train": 10, "val": 3, "test": 10}, gate={"extra_examples": 20},
+                 budget={"max_iterations": 1})
+    result = optimize(cfg, store=store, lm=world([add(GOOD_RULE)]))
+    extra = [r for r in store.rollouts(result.run_id) if r.split == "val_extra"]
+    assert len(extra) == 40  # 20 examples, scored under the current and the candidate playbook
+    assert store.gate_decisions(result.run_id)[0].n == 23
+    assert result.final_version == 1
+
+
+def test_the_token_budget_prunes_and_near_duplicates_are_dropped(tmp_path: Path) -> None:
+    long_rules = json.dumps({"deltas": [
+        {"op": "add", "section": "formatting", "text": GOOD_RULE, "reason": "fix"},
+        {"op": "add", "section": "strategies", "text": "Read the whole ticket carefully before choosing a label, "
+         "paying attention to every detail of the customer's wording and history.", "reason": "care"}]})
+    duplicate = add("Answer with the bare label only, please.")
+    store = Store(str(tmp_path / "db.sqlite"))
+    cfg = config(tmp_path, learn={"playbook_max_tokens": 20}, gate={"method": "none"}, budget={"max_iterations": 2})
+    optimize(cfg, store=store, lm=world([long_rules, duplicate]))
+    run_id = store.list_runs()[0].id
+    first = store.versions(run_id)[1]
+    assert "pruned" in first.note
+    dropped = [d for d in store.deltas(run_id) if not d.applied]
+    assert any("duplicate" in d.note for d in dropped) or len(store.versions(run_id)) == 2

@@ -1,0 +1,39 @@
+from promptlearn.optimize.frontier import pareto_front, unique_wins
+from promptlearn.optimize.gate import decide, label_collapse
+
+
+def test_three_wins_of_three_is_a_close_call_not_a_gain() -> None:
+    result = decide([0, 0, 0], [1, 1, 1], confidence=0.9)
+    assert not result.accepted and result.close and result.wins == 3
+
+
+def test_a_clear_gain_on_forty_examples_is_accepted() -> None:
+    base = [0] * 20 + [1] * 20
+    cand = [1] * 12 + [0] * 8 + [1] * 20
+    result = decide(base, cand)
+    assert result.accepted and result.low > 0 and result.wins == 12 and result.losses == 0
+
+
+def test_no_gain_and_a_loss_are_rejected() -> None:
+    same = [1, 0] * 20
+    assert not decide(same, same).accepted
+    assert not decide([1] * 40, [1] * 30 + [0] * 10).accepted
+
+
+def test_mcnemar_method_and_ungated_mode() -> None:
+    base, cand = [0] * 30, [1] * 10 + [0] * 20
+    assert decide(base, cand, method="mcnemar").accepted
+    assert decide([1] * 10, [0] * 10, method="none").accepted
+
+
+def test_label_collapse_is_detected_only_beyond_the_data() -> None:
+    targets = ["A", "B", "C", "D"] * 10
+    assert label_collapse(["A"] * 38 + ["B", "C"], targets, 0.9) is not None
+    assert label_collapse(["A", "B", "C", "D"] * 10, targets, 0.9) is None
+    assert label_collapse(["A"] * 40, ["A"] * 40, 0.9) is None  # the data itself is all A
+
+
+def test_pareto_front_and_unique_wins() -> None:
+    scores = {0: [1, 0, 0], 1: [0, 1, 0], 2: [0, 1, 0], 3: [0, 0, 0]}
+    assert pareto_front(scores) == [0, 1, 2]
+    assert unique_wins(scores) == {0: 1, 1: 0, 2: 0, 3: 0}
