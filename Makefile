@@ -19,6 +19,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 
+# The RL extra (torch CPU build, transformers, trl, peft; exact pins in pyproject.toml) for its CPU test.
+$(VENV)/.installed-rl: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[rl]'
+	touch $@
+
 install: $(VENV)/.installed
 
 demo: install
@@ -27,7 +32,7 @@ demo: install
 	$(BIN)/promptlearn optimize runs/demo.yaml
 	$(BIN)/promptlearn runs list --limit 3
 
-test: install
+test: install $(VENV)/.installed-rl
 	$(BIN)/promptlearn models pull smollm2-135m
 	$(BIN)/pytest -q
 

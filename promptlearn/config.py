@@ -124,9 +124,12 @@ def _describe(error: ValidationError, source: str) -> str:
 
 
 def validate(data: dict[str, Any], source: str = "config") -> RunConfig:
-    preset = data.pop("preset", None) if isinstance(data, dict) else None
+    preset = None
+    if isinstance(data, dict) and "preset" in data:
+        data = dict(data)  # the caller's dict stays as it was
+        preset = data.pop("preset")
     if preset is not None:
-        if preset not in PRESETS:
+        if not isinstance(preset, str) or preset not in PRESETS:
             raise ConfigError(f"{source}: field 'preset': unknown preset '{preset}' (choose from {', '.join(PRESETS)})")
         data = _merge(PRESETS[preset], data)
     try:
@@ -152,6 +155,8 @@ def load_config(path: str | Path) -> RunConfig:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    except (ValueError, RecursionError) as exc:  # e.g. a date like 2001-13-01, or nesting thousands deep
+        raise ConfigError(f"{path}: not valid YAML ({type(exc).__name__}: {exc})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of fields (name, dataset, models, ...) at the top level")
     return validate(data, source=str(path))

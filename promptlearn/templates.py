@@ -67,10 +67,14 @@ def render(name_or_path: str, **variables: Any) -> str:
         raise TemplateError(f"{path} line {exc.lineno}: {exc.message}") from None
     except UnicodeDecodeError:
         raise TemplateError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
+    except RecursionError:
+        raise TemplateError(f"{path}: expressions nested too deeply") from None
     try:
         return template.render(**variables).strip() + "\n"
     except JinjaError as exc:
         raise TemplateError(f"{path}: {exc}; the template may only use: {', '.join(sorted(variables))}") from None
+    except Exception as exc:  # the template's own code failed: 1/0, 'a' + 1, an {% include %} with no loader
+        raise TemplateError(f"{path}: rendering failed: {type(exc).__name__}: {exc}") from None
 
 
 def load_rubric(name_or_path: str) -> list[dict[str, str]]:
@@ -79,9 +83,13 @@ def load_rubric(name_or_path: str) -> list[dict[str, str]]:
     path = given if given.exists() else resolve(f"rubrics/{name_or_path}", ".yaml")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise TemplateError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise TemplateError(f"{path}{f' line {mark.line + 1}' if mark else ''}: not valid YAML") from None
+    except (ValueError, RecursionError) as exc:  # e.g. a date like 2001-13-01, or nesting thousands deep
+        raise TemplateError(f"{path}: not valid YAML ({type(exc).__name__}: {exc})") from None
     criteria = data.get("criteria") if isinstance(data, dict) else data
     if not isinstance(criteria, list) or not criteria:
         raise TemplateError(f"{path}: expected a non-empty list under 'criteria'")

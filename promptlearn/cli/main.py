@@ -11,6 +11,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from promptlearn.cli.progress import EventProgress
@@ -36,7 +37,7 @@ def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return fn(*args, **kwargs)
         except PromptlearnError as exc:
-            err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             err.print("[yellow]interrupted[/]: progress is saved; resume with --resume RUN")
@@ -186,3 +187,11 @@ def main() -> None:  # pragma: no cover
 from promptlearn.cli.export_cmds import register as _register_export  # noqa: E402
 
 _register_export(app)
+
+from promptlearn.cli.report_cmd import register as _register_report  # noqa: E402
+
+_register_report(app)
+
+from promptlearn.cli.rl_cmd import register as _register_rl  # noqa: E402
+
+_register_rl(app)

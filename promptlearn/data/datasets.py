@@ -201,13 +201,17 @@ def _read_text(path: Path) -> str:
 
 
 def _jsonl_rows(text: str, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    for line_no, line in enumerate(text.splitlines(), start=1):
+    # Only \n ends a JSONL line: splitlines() would also split inside strings at U+2028, U+0085 and the like.
+    for line_no, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
             raise DatasetError(f"{path} line {line_no}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        except (ValueError, RecursionError) as exc:  # a number too long to convert, or nesting too deep
+            raise DatasetError(f"{path} line {line_no}: not usable JSON ({type(exc).__name__}: "
+                               f"{str(exc)[:120]})") from None
         if not isinstance(row, dict):
             raise DatasetError(
                 f'{path} line {line_no}: expected a JSON object like {{"input": ..., "target": ...}}, '
@@ -216,7 +220,12 @@ def _jsonl_rows(text: str, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         yield line_no, row
 
 
+_MAX_CSV_CELL = 2**31 - 1  # the largest limit every platform's C long accepts
+
+
 def _csv_rows(text: str, path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    # The csv module's default cell limit (128 KiB) would reject a long document as "malformed".
+    csv.field_size_limit(max(csv.field_size_limit(), _MAX_CSV_CELL))
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         for row in reader:

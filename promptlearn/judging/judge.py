@@ -69,7 +69,7 @@ def parse_json_object(raw: str) -> dict[str, Any] | None:
             value, _end = json.JSONDecoder().raw_decode(text[start:])
             if isinstance(value, dict):
                 return value
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, a number too long to convert, or nesting too deep
             pass
         start = text.find("{", start + 1)
     return None
@@ -83,7 +83,7 @@ def _unparseable(raw: str, key: str | None, why: str) -> Verdict:
 def _confidence(value: Any) -> float | None:
     try:
         return min(1.0, max(0.0, float(value)))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 

@@ -34,6 +34,7 @@ class Router:
 
 def build_lm(store=None, run_id: str | None = None, inner: LM | None = None,  # type: ignore[no-untyped-def]
              max_retries: int = 5) -> LM:
-    """The production stack: cache/record (outermost) -> retries -> the model (or `inner`, e.g. a FakeLM)."""
-    lm: LM = RetryingLM(inner or Router(), max_retries=max_retries)
+    """The production stack: cache/record (outermost) -> retries -> the model (or `inner`, e.g. a FakeLM).
+    An `inner` that is already a RetryingLM (say, with an injected sleep) is the retry layer itself."""
+    lm: LM = inner if isinstance(inner, RetryingLM) else RetryingLM(inner or Router(), max_retries=max_retries)
     return RecordingLM(lm, store, run_id) if store is not None else lm

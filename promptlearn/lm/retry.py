@@ -6,6 +6,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from promptlearn.errors import ProviderDown
 from promptlearn.lm.base import LM, Completion, LMRequest
@@ -36,6 +37,9 @@ def retry_after_seconds(exc: BaseException) -> float | None:
 class RetryStats:
     retries: int = 0
     faults: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"retries": self.retries, "by_kind": dict(self.faults)}
 
 
 class RetryingLM:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -28,11 +29,13 @@ class Spend:
 
 @dataclass
 class Meter:
-    """Shared by the metered LMs of one run: spend per role, and the hard cost cap."""
+    """Shared by the metered LMs of one run (and their threads): spend per role, and the hard cost cap."""
 
     max_cost_usd: float | None = None
     by_role: dict[str, Spend] = field(default_factory=dict)
     started: float = field(default_factory=time.monotonic)
+    reserved_usd: float = 0.0  # held for calls in flight
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def spend(self, role: str) -> Spend:
         return self.by_role.setdefault(role, Spend())
@@ -48,14 +51,26 @@ class Meter:
             out.lm_seconds += s.lm_seconds
         return out
 
-    def check_cost(self) -> None:
-        """Refuse the next call once the spend plus one more average call would pass the cap."""
+    def reserve(self) -> float:
+        """Before a call: hold one average call's cost, so that calls in flight on other threads count as spent,
+        or refuse the call when the spend, what is held and one more call would pass the cap. (Until a call has
+        finished the average is unknown and nothing is held.)"""
         if self.max_cost_usd is None:
-            return
-        total = self.total
-        average = total.cost_usd / total.calls if total.calls else 0.0
-        if total.cost_usd + average > self.max_cost_usd:
-            raise BudgetExceeded(f"cost cap ${self.max_cost_usd:.4f} reached (spent ${total.cost_usd:.4f})")
+            return 0.0
+        with self._lock:
+            total = self.total
+            average = total.cost_usd / total.calls if total.calls else 0.0
+            if total.cost_usd + self.reserved_usd + average > self.max_cost_usd:
+                raise BudgetExceeded(f"cost cap ${self.max_cost_usd:.4f} reached (spent ${total.cost_usd:.4f})")
+            self.reserved_usd += average
+            return average
+
+    def settle(self, role: str, held: float, reply: Completion | None) -> None:
+        """After a call: release what was held and count what the call really cost."""
+        with self._lock:
+            self.reserved_usd -= held
+            if reply is not None:
+                self.spend(role).add(reply)
 
     def as_dict(self) -> dict[str, dict[str, float]]:
         return {role: vars(s).copy() for role, s in self.by_role.items()}
@@ -66,9 +81,12 @@ class MeteredLM:
         self.inner, self.meter, self.role = inner, meter, role
 
     def complete(self, request: LMRequest) -> Completion:
-        self.meter.check_cost()
-        reply = self.inner.complete(request)
-        self.meter.spend(self.role).add(reply)
+        held = self.meter.reserve()
+        reply = None
+        try:
+            reply = self.inner.complete(request)
+        finally:
+            self.meter.settle(self.role, held, reply)
         return reply
 
 

@@ -126,7 +126,7 @@ def _first_json(text: str) -> Any:
     for match in re.finditer(r"[\[{]", text):
         try:
             value, _ = decoder.raw_decode(text, match.start())
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON, a number too long to convert, or nesting too deep
             continue
         return value
     raise DeltaParseError("no JSON object or array found")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError, OperationalError
 
 from promptlearn.errors import StoreError
@@ -29,9 +29,13 @@ def head_revision() -> str:
 
 def current_revision(engine: Engine) -> str | None:
     with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        return _revision(conn)
+
+
+def _revision(conn: Connection) -> str | None:
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade_to_head(engine: Engine, target: str = "head") -> None:
@@ -52,6 +56,12 @@ def upgrade_to_head(engine: Engine, target: str = "head") -> None:
     for attempt in range(2):
         try:
             with engine.begin() as conn:
+                if conn.dialect.name == "sqlite":
+                    # Python's sqlite3 commits each CREATE TABLE on its own. One write transaction for the whole
+                    # migration makes a second process wait (busy timeout) instead of finding half a schema.
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                    if target == "head" and _revision(conn) == script.get_current_head():
+                        return  # another process migrated while this one waited
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, target)
             return

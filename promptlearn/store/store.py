@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from promptlearn.errors import StoreError
 from promptlearn.lm.base import Completion, LMRequest, Usage
+from promptlearn.safety import redact, secret_values
 from promptlearn.store.migrate import upgrade_to_head
 from promptlearn.store.tables import (
     CritiqueRow,
@@ -52,6 +53,24 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _scrub(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, list | tuple):
+        return type(value)(_scrub(v, secrets) for v in value)
+    if isinstance(value, dict):
+        return {k: _scrub(v, secrets) for k, v in value.items()}
+    return value
+
+
+def _redact_secrets(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
+                    _executemany: bool) -> tuple[str, Any]:
+    """No credential from the environment reaches the database, whatever text carries it (a provider's error
+    message, an exception in a run summary): every value is scrubbed on its way to the driver."""
+    secrets = secret_values()
+    return statement, _scrub(parameters, secrets) if secrets else parameters
+
+
 def open_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
@@ -64,8 +83,10 @@ def open_engine(url: str) -> Engine:
                              "PROMPTLEARN_DB") from None
         engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(url, pool_pre_ping=True)
+    else:
+        engine = create_engine(url, pool_pre_ping=True)
+    event.listen(engine, "before_cursor_execute", _redact_secrets, retval=True)
+    return engine
 
 
 def new_run_id() -> str:
@@ -289,6 +310,7 @@ class Store:
         columns = (LMCallRow.id, LMCallRow.model, LMCallRow.prompt_tokens, LMCallRow.completion_tokens,
                    LMCallRow.cost_usd, LMCallRow.latency_s, LMCallRow.error)
         with self.session() as s:
-            rows = s.exec(select(*columns).where(LMCallRow.run_id == run_id).order_by(col(LMCallRow.id))).all()
+            query = select(*columns)  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
+            rows = s.exec(query.where(LMCallRow.run_id == run_id).order_by(col(LMCallRow.id))).all()
         names = ("id", "model", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s", "error")
         return [dict(zip(names, row, strict=True)) for row in rows]
