@@ -31,6 +31,8 @@ demo: install
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
 	$(BIN)/promptlearn optimize runs/demo.yaml
 	$(BIN)/promptlearn runs list --limit 3
+	$(BIN)/promptlearn report latest --out out/demo-report.html
+	@echo "report: open out/demo-report.html in a browser"
 
 test: install $(VENV)/.installed-rl
 	$(BIN)/promptlearn models pull smollm2-135m
@@ -47,6 +49,7 @@ bench: install
 	$(BIN)/promptlearn models pull smollm2-135m
 	$(BIN)/promptlearn models pull qwen2.5-0.5b
 	$(BIN)/python -m benchmarks.lm_throughput
+	$(BIN)/python -m benchmarks.report_load
 
 # Regenerate the lock (pinned, with hashes) from pyproject.toml's pins.
 lock: | $(BIN)/python

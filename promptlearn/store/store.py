@@ -133,6 +133,12 @@ class Store:
         return run_id
 
     def get_run(self, run_id: str) -> RunRow:
+        """By id, unique id prefix, or `latest` (the newest run)."""
+        if run_id == "latest":
+            runs = self.list_runs(1)
+            if not runs:
+                raise StoreError(f"no runs yet in {self.safe_url}")
+            return runs[0]
         with self.session() as s:
             row = s.get(RunRow, run_id)
             if row is None:

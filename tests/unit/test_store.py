@@ -111,3 +111,12 @@ def test_run_lookup_by_prefix_and_unknown_run(tmp_path: Path) -> None:
     assert store.get_run("abcd").id == run
     with pytest.raises(StoreError, match="no run 'zzz'"):
         store.get_run("zzz")
+
+
+def test_latest_names_the_newest_run(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "l.db"))
+    with pytest.raises(StoreError, match="no runs yet"):
+        store.get_run("latest")
+    store.create_run("eval", "first", {}, run_id="aaa")
+    store.create_run("eval", "second", {}, run_id="bbb")
+    assert store.get_run("latest").name == "second"
