@@ -115,7 +115,12 @@ class Loop:
                 current, current_no, current_val = accepted
         except (StopRun, BudgetExceeded) as exc:
             stop_reason = str(exc)
-        final_test = seed_test if current_no == 0 else self._final_test(current, current_no)
+        try:
+            final_test = seed_test if current_no == 0 else self._final_test(current, current_no)
+        except (StopRun, BudgetExceeded) as exc:
+            # The learned playbook is kept (stored as accepted); only its test score is missing.
+            final_test = []
+            stop_reason = f"{stop_reason}; final test not evaluated ({exc})"
         return self._finish(seed_pb, current, current_no, seed_test, final_test, seed_val, current_val, iteration,
                             stop_reason)
 
@@ -218,7 +223,9 @@ class Loop:
     def _finish(self, seed_pb: Playbook, final: Playbook, final_no: int, seed_test: list[RolloutResult],
                 final_test: list[RolloutResult], seed_val: list[RolloutResult], final_val: list[RolloutResult],
                 iterations: int, stop_reason: str) -> OptimizeResult:
-        diff = paired_bootstrap([r.score for r in seed_test], [r.score for r in final_test])
+        paired = len(seed_test) == len(final_test)
+        diff = paired_bootstrap([r.score for r in seed_test] if paired else [],
+                                [r.score for r in final_test] if paired else [])
         result = OptimizeResult(
             run_id=self.run_id, stop_reason=stop_reason, seed=seed_pb, final=final, final_version=final_no,
             seed_test=summarize(seed_test, self.run_id), final_test=summarize(final_test, self.run_id),

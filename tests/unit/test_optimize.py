@@ -190,3 +190,15 @@ def test_the_token_budget_prunes_and_near_duplicates_are_dropped(tmp_path: Path)
     assert "pruned" in first.note
     dropped = [d for d in store.deltas(run_id) if not d.applied]
     assert any("duplicate" in d.note for d in dropped) or len(store.versions(run_id)) == 2
+
+
+def test_a_cost_cap_hit_in_the_final_test_keeps_the_learned_playbook(tmp_path: Path) -> None:
+    from promptlearn.lm import FakeLM
+
+    inner = world([add(GOOD_RULE)])
+    priced = FakeLM(lambda req: inner.complete(req).text, cost_per_call=0.01)
+    # Seed test 20 + val 20 + batch 6 + 3 judge + 1 rewriter + val 20 = 70 calls, then the final test needs 20 more.
+    result = optimize(config(tmp_path, budget={"max_cost_usd": 0.75, "max_iterations": 1}),
+                      store=Store(str(tmp_path / "d.sqlite")), lm=priced)
+    assert [b.text for b in result.final.bullets] == [GOOD_RULE]
+    assert "final test not evaluated" in result.stop_reason and result.final_test.accuracy.n == 0
