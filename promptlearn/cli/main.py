@@ -195,3 +195,7 @@ _register_report(app)
 from promptlearn.cli.rl_cmd import register as _register_rl  # noqa: E402
 
 _register_rl(app)
+
+from promptlearn.cli.bench_cmd import register as _register_bench  # noqa: E402
+
+_register_bench(app)

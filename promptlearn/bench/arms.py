@@ -1,0 +1,93 @@
+"""The six arms of the peer benchmark, each `(task, budget, lm_inner) -> ArmResult`.
+
+- `seed`: the seed prompt, scored on test (no learning).
+- `promptlearn`: promptlearn's default loop (playbook deltas, explanatory judge, statistical gate).
+- `gepa`, `miprov2`: DSPy's optimizers, run for real through our LM seam (see `peers`).
+- `full_rewrite`: the whole prompt rewritten each iteration, ungated (the published Arize recipe).
+- `add_only`: ACE-style additions only, ungated.
+
+`budget` is the number of task-model calls an arm may spend learning; scoring the seed and the final prompt on
+the test split is counted apart (`test_rollouts`), the same for every arm.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from promptlearn.bench.peers import gepa_arm, miprov2_arm
+from promptlearn.bench.task import ArmResult, BenchTask, Clock, score_on_test
+from promptlearn.config import RunConfig
+from promptlearn.lm import LM
+from promptlearn.optimize import OptimizeResult, optimize
+from promptlearn.store import Store
+
+Arm = Callable[[BenchTask, int, LM | None], ArmResult]
+
+
+def seed_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
+    clock = Clock()
+    test = score_on_test(task, task.system_prompt, lm_inner, "seed")
+    return ArmResult(arm="seed", task=task.name, seed=task.seed, budget=budget, test=test.result,
+                     prompt=task.system_prompt, rollouts=0, test_rollouts=test.calls, tokens=test.tokens,
+                     lm_seconds=test.lm_seconds, wall_s=clock.elapsed(), calls={"test": test.calls},
+                     fresh_calls=test.fresh_calls, run_ids=[test.result.run_id or ""])
+
+
+def _promptlearn(arm: str, task: BenchTask, budget: int, lm_inner: LM | None, **overrides: Any) -> ArmResult:
+    clock = Clock()
+    config = task.config(arm, budget, **overrides)
+    store = task.store()
+    previous = stored_run(store, config)
+    result = optimize(None if previous else config, resume=previous, store=store, lm=lm_inner)
+    return from_optimize(arm, task, budget, result, clock.elapsed())
+
+
+def stored_run(store: Store, config: RunConfig) -> str | None:
+    """The newest optimize run of this exact config: resuming it replays what is stored (a finished run makes
+    no LM call; a stopped one goes on), where a new run would ask the rewriter about new rollout ids."""
+    wanted = json.dumps(config.model_dump(mode="json"), sort_keys=True)
+    runs = [r for r in store.list_runs(limit=100_000) if r.kind == "optimize" and r.config_json == wanted]
+    return runs[0].id if runs else None
+
+
+def from_optimize(arm: str, task: BenchTask, budget: int, result: OptimizeResult, wall_s: float) -> ArmResult:
+    test_rollouts = len(result.seed_test.results) * (1 if result.final_version == 0 else 2)
+    calls = {role: int(s["calls"]) for role, s in result.spend.items()}
+    calls["test"] = test_rollouts
+    return ArmResult(
+        arm=arm, task=task.name, seed=task.seed, budget=budget, test=result.final_test, prompt=result.prompt,
+        rollouts=result.rollouts - test_rollouts, test_rollouts=test_rollouts,
+        tokens=int(sum(s["tokens"] for s in result.spend.values())),
+        lm_seconds=sum(s["lm_seconds"] for s in result.spend.values()), wall_s=wall_s, calls=calls,
+        fresh_calls=int(sum(s["fresh_calls"] for s in result.spend.values())), run_ids=[result.run_id],
+        notes={"stop_reason": result.stop_reason, "final_version": result.final_version,
+               "iterations": result.iterations, "bullets": len(result.final.bullets),
+               "bullet_tokens": result.final.bullet_tokens()})
+
+
+def promptlearn_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
+    return _promptlearn("promptlearn", task, budget, lm_inner)
+
+
+def full_rewrite_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
+    return _promptlearn("full_rewrite", task, budget, lm_inner, **{"learn.mode": "full_rewrite",
+                                                                   "gate.method": "none"})
+
+
+def add_only_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
+    return _promptlearn("add_only", task, budget, lm_inner, **{"learn.mode": "add_only", "gate.method": "none"})
+
+
+ARMS: dict[str, Arm] = {
+    "seed": seed_arm,
+    "promptlearn": promptlearn_arm,
+    "gepa": gepa_arm,
+    "miprov2": miprov2_arm,
+    "full_rewrite": full_rewrite_arm,
+    "add_only": add_only_arm,
+}
+
+__all__ = ["ARMS", "Arm", "add_only_arm", "full_rewrite_arm", "gepa_arm", "miprov2_arm", "promptlearn_arm",
+           "seed_arm"]

@@ -1,0 +1,129 @@
+"""`run_bench`: every arm on every task, seed and budget; then one JSON, one Markdown table and the plots.
+
+Arms of one (task, seed) share the test split, so their scores pair example by example: the interval of each
+arm's accuracy and of its paired difference from the seed prompt and from GEPA pool all seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from promptlearn.bench.arms import ARMS
+from promptlearn.bench.ledger import with_recorded_cost
+from promptlearn.bench.report import write_markdown, write_plots
+from promptlearn.bench.task import ArmResult, BenchTask
+from promptlearn.config import ModelsConfig
+from promptlearn.errors import ConfigError
+from promptlearn.lm import LM
+from promptlearn.playbook import token_count
+from promptlearn.stats import PairedResult, mean_ci, paired_bootstrap
+
+RESULTS_DIR = Path("benchmarks") / "results"
+OnResult = Callable[[ArmResult], None]
+
+
+def run_bench(tasks: Sequence[BenchTask], arms: Sequence[str] = tuple(ARMS), seeds: Sequence[int] = (0,),
+              budget: int | Sequence[int] = 150, models: ModelsConfig | None = None, out_name: str = "peers", *,
+              lm_inner: LM | None = None, out_dir: str | Path = RESULTS_DIR,
+              on_result: OnResult | None = None) -> dict[str, Any]:
+    """Run the arms (the seed arm always: it is the baseline), write `<out_dir>/<out_name>.json|.md` and plots,
+    and return the JSON's content. `lm_inner` replaces the real models (a FakeLM in tests)."""
+    budgets = [budget] if isinstance(budget, int) else list(budget)
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown or not tasks or not seeds or not budgets or min(budgets) < 1:
+        raise ConfigError(f"bench: give tasks, seeds and budgets >= 1, and arms from {', '.join(ARMS)}"
+                          + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+    chosen = ["seed"] + [a for a in ARMS if a in arms and a != "seed"]
+    runs: list[ArmResult] = []
+    for base in tasks:
+        for seed in seeds:
+            task = replace(base, seed=seed, models=models or base.models)
+            baseline = _run(ARMS["seed"], task, 0, lm_inner, on_result)
+            runs.append(baseline)
+            for b in budgets:
+                runs.extend(_run(ARMS[arm], task, b, lm_inner, on_result) for arm in chosen[1:])
+    data = assemble(runs, chosen, budgets, list(seeds), models or tasks[0].models, out_name)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{out_name}.json").write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    write_markdown(data, out / f"{out_name}.md")
+    data["plots"] = [str(p) for p in write_plots(data, out, out_name)]
+    return data
+
+
+def _run(arm: Callable[..., ArmResult], task: BenchTask, budget: int, lm_inner: LM | None,
+         on_result: OnResult | None) -> ArmResult:
+    result = with_recorded_cost(task.store(), task, arm(task, budget, lm_inner))
+    if on_result:
+        on_result(result)
+    return result
+
+
+def _paired(base: dict[tuple[int, str], float], arm: dict[tuple[int, str], float]) -> dict[str, Any] | None:
+    keys = sorted(k for k in arm if k in base)
+    if not keys:
+        return None
+    diff: PairedResult = paired_bootstrap([base[k] for k in keys], [arm[k] for k in keys])
+    return {"diff": diff.diff, "low": diff.low, "high": diff.high, "p_value": diff.p_value, "n": diff.n,
+            "wins": diff.wins, "losses": diff.losses}
+
+
+def _scores(runs: Sequence[ArmResult]) -> dict[tuple[int, str], float]:
+    return {(r.seed, eid): s for r in runs for eid, s in r.scores().items()}
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def summarize_cell(cell: Sequence[ArmResult], seed_runs: Sequence[ArmResult],
+                   gepa_runs: Sequence[ArmResult]) -> dict[str, Any]:
+    scores = _scores(cell)
+    acc = mean_ci([scores[k] for k in sorted(scores)])
+    first = cell[0]
+    answers: dict[str, int] = {}
+    for r in cell:
+        for label, count in r.test.answer_distribution.items():
+            answers[label] = answers.get(label, 0) + count
+    return {
+        "task": first.task, "arm": first.arm, "budget": first.budget, "seeds": [r.seed for r in cell],
+        "accuracy": acc.estimate, "low": acc.low, "high": acc.high, "n": acc.n,
+        "diff_vs_seed": _paired(_scores(seed_runs), scores) if first.arm != "seed" else None,
+        "diff_vs_gepa": _paired(_scores(gepa_runs), scores) if gepa_runs and first.arm != "gepa" else None,
+        "rollouts": _mean([r.rollouts for r in cell]), "test_rollouts": _mean([r.test_rollouts for r in cell]),
+        "tokens": _mean([r.tokens for r in cell]), "lm_seconds": _mean([r.lm_seconds for r in cell]),
+        "wall_s": _mean([r.wall_s for r in cell]), "overhead_s": _mean([r.overhead_s for r in cell]),
+        "playbook_tokens": _mean([token_count(r.prompt) for r in cell]),
+        "majority_accuracy": _mean([r.test.majority_accuracy for r in cell]), "answers": answers,
+    }
+
+
+def run_record(r: ArmResult) -> dict[str, Any]:
+    return {"task": r.task, "arm": r.arm, "seed": r.seed, "budget": r.budget, "accuracy": r.test.accuracy.estimate,
+            "rollouts": r.rollouts, "test_rollouts": r.test_rollouts, "tokens": r.tokens, "lm_seconds": r.lm_seconds,
+            "wall_s": r.wall_s, "overhead_s": r.overhead_s, "playbook_tokens": token_count(r.prompt),
+            "calls": r.calls, "prompt": r.prompt, "run_ids": r.run_ids, "notes": r.notes}
+
+
+def assemble(runs: Sequence[ArmResult], arms: Sequence[str], budgets: Sequence[int], seeds: Sequence[int],
+             models: ModelsConfig, name: str) -> dict[str, Any]:
+    tasks = list(dict.fromkeys(r.task for r in runs))
+    rows = []
+    for task in tasks:
+        seed_runs = [r for r in runs if r.task == task and r.arm == "seed"]
+        rows.append(summarize_cell(seed_runs, seed_runs, []))
+        for b in budgets:
+            gepa = [r for r in runs if r.task == task and r.arm == "gepa" and r.budget == b]
+            for arm in arms[1:]:
+                cell = [r for r in runs if r.task == task and r.arm == arm and r.budget == b]
+                rows.append(summarize_cell(cell, seed_runs, gepa))
+    points = [{"task": r.task, "arm": r.arm, "seed": r.seed, "budget": r.budget, "rollouts": r.rollouts,
+               "accuracy": r.test.accuracy.estimate} for r in runs]
+    return {"name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "models": models.model_dump(),
+            "tasks": tasks, "arms": list(arms), "seeds": list(seeds), "budgets": list(budgets), "results": rows,
+            "points": points, "runs": [run_record(r) for r in runs]}

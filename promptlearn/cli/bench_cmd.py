@@ -1,0 +1,73 @@
+"""CLI command `bench`: promptlearn against DSPy's GEPA and MIPROv2 and its own ablations. `register(app)` adds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+DbOption = typer.Option(None, "--db", envvar="PROMPTLEARN_DB", help="database path or SQLAlchemy URL")
+
+
+def _names(values: list[str] | None) -> list[str] | None:
+    """Repeated options and comma-separated lists both work: --arms gepa,seed --arms promptlearn."""
+    if not values:
+        return None
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def bench_cmd(
+    preset_name: str = typer.Option("cpu", "--preset", help="benchmark preset (cpu)"),
+    tasks: list[str] | None = typer.Option(None, "--tasks", help="datasets, e.g. bbh:navigate (default: preset's)"),
+    arms: list[str] | None = typer.Option(None, "--arms", help="seed, promptlearn, gepa, miprov2, full_rewrite, "
+                                          "add_only (default: all; seed always runs)"),
+    budget: list[int] | None = typer.Option(None, "--budget", help="task-model rollouts each arm may spend "
+                                            "learning; repeat for an accuracy-vs-rollouts curve"),
+    seeds: int | None = typer.Option(None, "--seeds", min=1, help="how many seeds (0..N-1)"),
+    out: str | None = typer.Option(None, "--out", help="results name (default: peers-<preset>)"),
+    out_dir: Path = typer.Option(Path("benchmarks/results"), "--out-dir", help="where the JSON, table and plots go"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="print the estimated wall time, run nothing"),
+    db: str | None = DbOption,
+) -> None:
+    """Benchmark the arms on the same splits: test accuracy with 95% intervals, paired differences, rollouts."""
+    from promptlearn.bench import ARMS, get_preset, run_bench
+    from promptlearn.bench.presets import select_tasks
+    from promptlearn.cli.main import console, err
+    from promptlearn.errors import ConfigError
+
+    preset = get_preset(preset_name)
+    chosen_arms = tuple(_names(arms) or preset.arms)
+    unknown = [a for a in chosen_arms if a not in ARMS]
+    if unknown:
+        raise ConfigError(f"--arms: unknown arm(s) {', '.join(unknown)}; choose from {', '.join(ARMS)}")
+    chosen_tasks = tuple(t if db is None else _with_db(t, db) for t in select_tasks(preset, _names(tasks)))
+    budgets = budget or [preset.budget]
+    n_seeds = seeds or preset.seeds
+    minutes = sum(preset.estimate_s(chosen_arms, b, n_seeds, chosen_tasks) for b in budgets) / 60
+    err.print(f"bench {escape(preset.name)}: {len(chosen_tasks)} task(s) x {len(chosen_arms)} arm(s) x "
+              f"{n_seeds} seed(s), budget(s) {budgets}; estimated at most {minutes:.0f} min", highlight=False)
+    if dry_run:
+        return
+
+    def show(result) -> None:  # type: ignore[no-untyped-def]
+        err.print(f"  {result.task} {result.arm} (budget {result.budget}, seed {result.seed}): test "
+                  f"{result.test.accuracy}, {result.rollouts} rollouts, {result.wall_s:.0f}s", highlight=False)
+
+    data = run_bench(chosen_tasks, chosen_arms, list(range(n_seeds)), budgets, preset.models,
+                     out or f"peers-{preset.name}", out_dir=out_dir, on_result=show)
+    name = data["name"]
+    console.print(f"wrote {escape(str(out_dir / (name + '.json')))}, {escape(str(out_dir / (name + '.md')))}"
+                  + "".join(f", {escape(p)}" for p in data["plots"]), highlight=False)
+
+
+def _with_db(task, db: str):  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    return replace(task, db=db)
+
+
+def register(app: typer.Typer) -> None:
+    from promptlearn.cli.main import friendly
+
+    app.command("bench")(friendly(bench_cmd))

@@ -1,0 +1,57 @@
+"""`promptlearn bench`: options reach run_bench; the cpu preset is what the issue asks for and fits an hour."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from promptlearn.bench import ARMS, PRESETS
+from promptlearn.cli.main import app
+
+
+def test_the_cpu_preset_has_three_bbh_tasks_all_arms_and_fits_an_hour() -> None:
+    cpu = PRESETS["cpu"]
+    assert [t.dataset for t in cpu.tasks] == ["bbh:navigate", "bbh:sports_understanding", "bbh:boolean_expressions"]
+    assert cpu.arms == tuple(ARMS) and cpu.seeds == 1
+    assert (cpu.models.task, cpu.models.rewriter, cpu.models.judge) == (
+        "local/qwen2.5-0.5b", "local/qwen2.5-1.5b", "local/qwen2.5-1.5b")
+    assert cpu.estimate_s() <= 60 * 60
+    assert cpu.estimate_s(budget=cpu.budget * 4) > cpu.estimate_s()
+
+
+def test_dry_run_prints_the_estimate_and_runs_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    import promptlearn.bench
+
+    monkeypatch.setattr(promptlearn.bench, "run_bench", lambda *a, **k: pytest.fail("dry run ran the bench"))
+    result = CliRunner().invoke(app, ["bench", "--preset", "cpu", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "3 task(s) x 6 arm(s)" in result.output and "min" in result.output
+
+
+def test_options_reach_run_bench(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import promptlearn.bench
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(tasks, arms, seeds, budgets, models, name, **kwargs):  # type: ignore[no-untyped-def]
+        seen.update(tasks=tasks, arms=arms, seeds=seeds, budgets=budgets, models=models, name=name, **kwargs)
+        return {"name": name, "plots": []}
+
+    monkeypatch.setattr(promptlearn.bench, "run_bench", fake_run)
+    args = ["bench", "--preset", "cpu", "--tasks", "navigate,bbh:web_of_lies", "--arms", "seed,gepa", "--arms",
+            "promptlearn", "--budget", "20", "--budget", "40", "--seeds", "2", "--out", "mine", "--out-dir",
+            str(tmp_path), "--db", str(tmp_path / "b.db")]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert [t.dataset for t in seen["tasks"]] == ["bbh:navigate", "bbh:web_of_lies"]
+    assert all(t.db == str(tmp_path / "b.db") for t in seen["tasks"])
+    assert seen["arms"] == ("seed", "gepa", "promptlearn") and seen["seeds"] == [0, 1]
+    assert seen["budgets"] == [20, 40] and seen["name"] == "mine" and "mine.json" in result.output
+
+
+def test_an_unknown_arm_is_one_line_error() -> None:
+    result = CliRunner().invoke(app, ["bench", "--arms", "dspy_magic", "--dry-run"])
+    assert result.exit_code == 2
+    assert "unknown arm(s) dspy_magic" in result.output
