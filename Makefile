@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test test-fast lint bench install lock clean
+.PHONY: demo test test-fast stress lint bench install lock clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,6 +40,10 @@ test: install $(VENV)/.installed-rl
 
 test-fast: install
 	$(BIN)/pytest -q -m "not integration"
+
+# The reliability suite at full count: 20 SIGKILLed runs (make test runs 5).
+stress: install
+	PROMPTLEARN_CRASH_RUNS=20 $(BIN)/pytest -q tests/reliability -s
 
 lint: install
 	$(BIN)/ruff check promptlearn tests benchmarks

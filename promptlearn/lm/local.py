@@ -35,8 +35,10 @@ def threads() -> int:
 
 def engine(name: str) -> tuple[Any, threading.Lock]:
     """Load (once) and return the llama.cpp model and its lock."""
+    # Keyed by file path, not name: another models folder (PROMPTLEARN_MODELS_DIR) is verified and loaded anew.
+    key = str(models.model_path(name))
     with _engines_lock:
-        if name not in _engines:
+        if key not in _engines:
             path = models.verified_path(name)
             try:
                 from llama_cpp import Llama
@@ -45,8 +47,8 @@ def engine(name: str) -> tuple[Any, threading.Lock]:
             spec = models.spec(name)
             llm = Llama(model_path=str(path), n_ctx=spec.context, n_threads=threads(), verbose=False,
                         chat_format=spec.chat_format)
-            _engines[name] = (llm, threading.Lock())
-        return _engines[name]
+            _engines[key] = (llm, threading.Lock())
+        return _engines[key]
 
 
 @atexit.register
