@@ -50,12 +50,21 @@ def bench_cmd(
     if dry_run:
         return
 
-    def show(result) -> None:  # type: ignore[no-untyped-def]
-        err.print(f"  {result.task} {result.arm} (budget {result.budget}, seed {result.seed}): test "
-                  f"{result.test.accuracy}, {result.rollouts} rollouts, {result.wall_s:.0f}s", highlight=False)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    data = run_bench(chosen_tasks, chosen_arms, list(range(n_seeds)), budgets, preset.models,
-                     out or f"peers-{preset.name}", out_dir=out_dir, on_result=show)
+    cells = len(chosen_tasks) * n_seeds * (1 + len(budgets) * len([a for a in chosen_arms if a != "seed"]))
+    with Progress(TextColumn("bench"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[last]}"),
+                  TimeRemainingColumn(), console=err, transient=True) as bar:
+        cell = bar.add_task("bench", total=cells, last="")
+
+        def show(result) -> None:  # type: ignore[no-untyped-def]
+            bar.console.print(f"  {result.task} {result.arm} (budget {result.budget}, seed {result.seed}): test "
+                              f"{result.test.accuracy}, {result.rollouts} rollouts, {result.wall_s:.0f}s",
+                              highlight=False)
+            bar.update(cell, advance=1, last=f"{result.arm} {result.test.accuracy.estimate:.2f}")
+
+        data = run_bench(chosen_tasks, chosen_arms, list(range(n_seeds)), budgets, preset.models,
+                         out or f"peers-{preset.name}", out_dir=out_dir, on_result=show)
     name = data["name"]
     console.print(f"wrote {escape(str(out_dir / (name + '.json')))}, {escape(str(out_dir / (name + '.md')))}"
                   + "".join(f", {escape(p)}" for p in data["plots"]), highlight=False)

@@ -199,3 +199,7 @@ _register_rl(app)
 from promptlearn.cli.bench_cmd import register as _register_bench  # noqa: E402
 
 _register_bench(app)
+
+from promptlearn.cli.compose_cmd import register as _register_compose  # noqa: E402
+
+_register_compose(app)
