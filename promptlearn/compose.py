@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from promptlearn.errors import ConfigError
 from promptlearn.lm.base import LM, LMRequest
 from promptlearn.playbook import Playbook
+from promptlearn.yamlio import first_field_error
 
 COMPOSED_FORMAT = "promptlearn.composed/v1"
 ROUTER_SYSTEM = ("You route requests to the right specialist. Reply with exactly one domain name from this list "
@@ -124,9 +125,7 @@ class ComposedPlaybook(BaseModel):
         try:
             return cls.model_validate({"domains": data.get("domains"), "router": data.get("router")})
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "(top level)"
-            raise ConfigError(f"{source}: invalid composed playbook: field '{where}': {first['msg']}") from None
+            raise ConfigError(f"{source}: invalid composed playbook: {first_field_error(exc)}") from None
 
 
 def load_composed(path: str | Path) -> ComposedPlaybook:

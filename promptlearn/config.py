@@ -8,10 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from promptlearn.errors import ConfigError
+from promptlearn.yamlio import first_field_error, read_yaml
 
 
 class Frozen(BaseModel):
@@ -117,10 +117,7 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def _describe(error: ValidationError, source: str) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return f"{source}: field '{field}': {first['msg']}{more}"
+    return f"{source}: {first_field_error(error)}"
 
 
 def validate(data: dict[str, Any], source: str = "config") -> RunConfig:
@@ -147,16 +144,7 @@ def load_config(path: str | Path) -> RunConfig:
     path = Path(path)
     if not path.exists():
         raise ConfigError(f"run file not found: {path}")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    except (ValueError, RecursionError) as exc:  # e.g. a date like 2001-13-01, or nesting thousands deep
-        raise ConfigError(f"{path}: not valid YAML ({type(exc).__name__}: {exc})") from None
+    data = read_yaml(path, ConfigError)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of fields (name, dataset, models, ...) at the top level")
     return validate(data, source=str(path))

@@ -11,13 +11,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from jinja2 import StrictUndefined, TemplateSyntaxError
 from jinja2 import TemplateError as JinjaError
 from jinja2.sandbox import SandboxedEnvironment
 
 from promptlearn.data.paths import bundled_dir
 from promptlearn.errors import TemplateError
+from promptlearn.yamlio import read_yaml
 
 
 def judges_dir() -> Path:
@@ -81,15 +81,7 @@ def load_rubric(name_or_path: str) -> list[dict[str, str]]:
     """A rubric is a YAML list of criteria: `- id: ...\\n  description: ...`."""
     given = Path(name_or_path)
     path = given if given.exists() else resolve(f"rubrics/{name_or_path}", ".yaml")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise TemplateError(f"{path}: not UTF-8 text; re-save it as UTF-8") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise TemplateError(f"{path}{f' line {mark.line + 1}' if mark else ''}: not valid YAML") from None
-    except (ValueError, RecursionError) as exc:  # e.g. a date like 2001-13-01, or nesting thousands deep
-        raise TemplateError(f"{path}: not valid YAML ({type(exc).__name__}: {exc})") from None
+    data = read_yaml(path, TemplateError)
     criteria = data.get("criteria") if isinstance(data, dict) else data
     if not isinstance(criteria, list) or not criteria:
         raise TemplateError(f"{path}: expected a non-empty list under 'criteria'")

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from promptlearn.errors import TemplateError
 from promptlearn.export.errors import ImportFileError
 from promptlearn.playbook import Playbook
+from promptlearn.yamlio import first_field_error
 
 EXPORT_FORMAT = "promptlearn.playbook/v1"
 _JINJA = re.compile(r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\b[^{}]*?-?\}\}")
@@ -91,9 +92,7 @@ def playbook_from_document(data: Any, source: str) -> Playbook:
     try:
         return Playbook.model_validate(body)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or "(top level)"
-        raise ImportFileError(f"{source}: invalid playbook: field '{field}': {first['msg']}") from None
+        raise ImportFileError(f"{source}: invalid playbook: {first_field_error(exc)}") from None
 
 
 def load_playbook(path: str | Path) -> Playbook:
