@@ -177,6 +177,9 @@ def parse_deltas_lenient(raw: str, limit: int = MAX_DELTAS) -> tuple[list[Delta]
         raise DeltaParseError("'deltas' is not a list")
     valid, errors = [], []
     for index, item in enumerate(items):
+        if isinstance(item, dict) and item.get("op") == "update" and not item.get("bullet_id") and item.get("text"):
+            # Small rewriters say "update" with no id when they mean a new rule: keep it as an add.
+            item = {**item, "op": "add", "reason": f"{item.get('reason', '')} (update without a bullet id)".strip()}
         try:
             valid.append(Delta.model_validate(item))
         except ValidationError as err:

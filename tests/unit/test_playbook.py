@@ -355,3 +355,13 @@ def test_parse_failures_raise_delta_parse_error(raw):
 def test_parse_error_names_the_field():
     with pytest.raises(DeltaParseError, match="op"):
         parse_delta_batch('{"deltas": [{"op": "rewrite", "text": "x", "reason": "y"}]}')
+
+
+def test_an_update_without_a_bullet_id_is_kept_as_an_add() -> None:
+    from promptlearn.playbook.deltas import parse_deltas_lenient
+
+    raw = '{"deltas": [{"op": "update", "bullet_id": "", "text": "Answer with one letter.", "reason": "format"},' \
+          ' {"op": "remove", "bullet_id": "", "text": "", "reason": "x"}]}'
+    valid, errors = parse_deltas_lenient(raw)
+    assert [(d.op, d.text) for d in valid] == [("add", "Answer with one letter.")]
+    assert "without a bullet id" in valid[0].reason and len(errors) == 1
