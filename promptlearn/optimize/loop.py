@@ -171,6 +171,8 @@ class Loop:
                            delta_rows(self.run_id, number, candidate), "; ".join(candidate.notes))
         if not candidate.changed and proposal.prompt is None:
             self.store.set_version_status(self.run_id, number, "rejected", note="no delta applied")
+            reasons = "; ".join(reason for _d, applied, reason in candidate.outcomes if not applied)
+            self.emit("note", {"text": f"candidate v{number}: no delta applied ({reasons or 'empty proposal'})"})
             return None
         val = self._evaluate(candidate.playbook, number, self.s.splits.val.examples, "val", reserve)
         self.val_scores[number] = [r.score for r in val]
