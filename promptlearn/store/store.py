@@ -21,6 +21,7 @@ from promptlearn.errors import StoreError
 from promptlearn.lm.base import Completion, LMRequest, Usage
 from promptlearn.safety import redact, secret_values
 from promptlearn.store.migrate import upgrade_to_head
+from promptlearn.store.quality import QualityRecords
 from promptlearn.store.tables import (
     CritiqueRow,
     DeltaRow,
@@ -93,7 +94,7 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:10]
 
 
-class Store:
+class Store(QualityRecords):
     def __init__(self, url: str | None = None):
         self.url = to_url(url) if url else default_url()
         self.engine = open_engine(self.url)

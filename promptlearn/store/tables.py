@@ -102,6 +102,7 @@ class RolloutRow(SQLModel, table=True):
     parsed: str | None = None
     lm_call_key: str | None = None
     error: str | None = None
+    confidence: float | None = None  # stated by the task model when the run elicits it (migration 0002)
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -135,4 +136,20 @@ class GateRow(SQLModel, table=True):
     p_value: float
     accepted: bool
     reason: str = ""
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class QualityRow(SQLModel, table=True):
+    """One learning-quality measurement (migration 0002): a bullet's ablation credit, an out-of-domain score,
+    a calibration figure, a difficulty count, an audit disagreement or a flag. `key` names what was measured
+    (a bullet id, an example id, a metric); `detail_json` holds the rest (intervals, n, reasons)."""
+
+    __tablename__ = "quality_record"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="run.id")
+    version_number: int | None = None
+    kind: str = Field(index=True)  # credit | ood | calibration | difficulty | audit | flag
+    key: str = ""
+    value: float | None = None
+    detail_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,1 @@
+"""Learning quality: calibration, sample difficulty, capability cliffs, reward hacking and per-bullet credit."""

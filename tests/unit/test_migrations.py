@@ -1,0 +1,43 @@
+"""Each migration, run on a database written by the schema before it: the data stays, the new parts work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import text
+
+from promptlearn.store import Store
+from promptlearn.store.migrate import current_revision, upgrade_to_head
+from promptlearn.store.store import open_engine
+from promptlearn.store.tables import RolloutRow
+
+
+def _database_at(path: Path, revision: str):  # type: ignore[no-untyped-def]
+    engine = open_engine(f"sqlite:///{path}")
+    upgrade_to_head(engine, target=revision)
+    assert current_revision(engine) == revision
+    return engine
+
+
+def test_0002_adds_confidence_and_quality_records_to_a_0001_database(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    engine = _database_at(path, "0001")
+    with engine.begin() as conn:  # rows as promptlearn 0001 wrote them
+        conn.execute(text("INSERT INTO run (id, kind, name, status, config_json, summary_json, created_at, "
+                          "updated_at) VALUES ('r1', 'optimize', 'old', 'done', '{}', '{}', '2026-01-01', "
+                          "'2026-01-01')"))
+        conn.execute(text("INSERT INTO rollout (run_id, version_number, example_id, split, sample, output, score, "
+                          "reason, created_at) VALUES ('r1', 0, 'e1', 'val', 0, '(A)', 1.0, 'ok', '2026-01-01')"))
+    engine.dispose()
+
+    store = Store(str(path))
+    assert current_revision(store.engine) == "0002"
+    assert store.get_run("r1").name == "old"
+    [old] = store.rollouts("r1")
+    assert (old.output, old.score, old.confidence) == ("(A)", 1.0, None)
+    store.add_rollout(RolloutRow(run_id="r1", version_number=1, example_id="e1", split="val", output="(B)",
+                                 score=0.0, confidence=0.7))
+    assert [r.confidence for r in store.rollouts("r1")] == [None, 0.7]
+    store.add_quality("r1", "credit", key="b1", value=0.1, version=1, low=-0.05, high=0.2)
+    [credit] = store.quality("r1", kind="credit")
+    assert (credit.key, credit.value, credit.version_number) == ("b1", 0.1, 1)
