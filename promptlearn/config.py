@@ -70,6 +70,31 @@ class LearnConfig(Frozen):
     temperature: float = Field(0.7, ge=0, le=2, description="rewriter sampling; candidates differ by seed")
 
 
+class QualityConfig(Frozen):
+    """Learning-quality checks (see docs/guide.md, "Learning quality"). All off by default except the cheap ones."""
+
+    confidence: bool = Field(False, description="ask the task model for a confidence; report Brier score and ECE")
+    calibration_gate: bool = Field(False, description="reject a candidate whose val Brier score gets worse "
+                                   "beyond noise (needs confidence)")
+    ood_path: str | None = Field(None, description="out-of-domain check set (file or bbh:<task>), scored for "
+                                 "the seed and every accepted version")
+    ood_n: int = Field(30, ge=1, description="examples drawn from the out-of-domain set")
+    ood_block: bool = Field(False, description="reject a candidate whose out-of-domain accuracy drops beyond "
+                            "its interval")
+    audit_judge: str | None = Field(None, description="a second, different judge model that re-scores a sample "
+                                    "of each accepted gain")
+    audit_sample: int = Field(8, ge=1)
+    block_grader_mentions: bool = Field(False, description="reject candidates whose bullets mention the judge, "
+                                        "the rubric or answer letters without reason (they are always flagged)")
+    hard_after: int = Field(2, ge=1, description="an example no version solved in this many attempts is 'too hard'")
+    hard_weight: float = Field(0.25, ge=0, le=1, description="sampling weight of too-hard examples in critique "
+                               "batches (1 = no down-weighting)")
+    curriculum: bool = Field(False, description="order training batches from easy to hard")
+    ablation: Literal["off", "final", "accepted"] = Field("final", description="per-bullet credit by ablation on "
+                                                          "val: for the final version, every accepted one, or off")
+    ablation_unit: Literal["bullet", "section"] = "bullet"
+
+
 class RunConfig(Frozen):
     name: str = "run"
     system_prompt: str = "You are a helpful assistant."
@@ -79,6 +104,7 @@ class RunConfig(Frozen):
     budget: BudgetConfig = BudgetConfig()
     gate: GateConfig = GateConfig()
     learn: LearnConfig = LearnConfig()
+    quality: QualityConfig = QualityConfig()
     seed: int = 0
 
     @model_validator(mode="after")
