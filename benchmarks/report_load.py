@@ -18,7 +18,7 @@ from tests.fakes_task import add, world, write_dataset
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def make_big_run(folder: Path) -> tuple[Store, str]:
+def make_big_run(folder: Path, store: Store | None = None) -> tuple[Store, str]:
     data = write_dataset(folder / "tickets.jsonl", n=200)
     config = preset("quick", name="report-bench", system_prompt="Route the ticket.",
                     dataset={"path": str(data), "train": 60, "val": 40, "test": 60},
@@ -27,7 +27,7 @@ def make_big_run(folder: Path) -> tuple[Store, str]:
     words = ["refund", "parcel", "login", "crash", "invoice", "address", "password", "timeout", "coupon", "courier",
              "email", "upload", "receipt", "tracking", "profile", "checkout", "warranty", "signup", "discount", "label"]
     rules = [add(f"Check the {word} first.") for word in words]  # distinct, so dedupe keeps each
-    store = Store(str(folder / "bench.db"))
+    store = store or Store(str(folder / "bench.db"))
     result = optimize(config, store=store, lm=world(rules))
     return store, result.run_id
 

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DatabaseError, OperationalError
 from promptlearn.errors import StoreError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATION_LOCK = 0x70726F6D7074  # "prompt": any constant, the same in every promptlearn process
 
 
 def alembic_config():  # type: ignore[no-untyped-def]
@@ -46,7 +47,7 @@ def upgrade_to_head(engine: Engine, target: str = "head") -> None:
         current = current_revision(engine)
     except DatabaseError as exc:
         raise StoreError(f"{engine.url.render_as_string(hide_password=True)} is not a promptlearn database "
-                         f"({str(exc.orig).strip()}); point --db at another file") from None
+                         f"({' '.join(str(exc.orig).split())}); point --db at another database") from None
     script = ScriptDirectory.from_config(alembic_config())
     if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
         raise StoreError(f"the database was written by a newer promptlearn (schema {current}); upgrade promptlearn")
@@ -60,8 +61,12 @@ def upgrade_to_head(engine: Engine, target: str = "head") -> None:
                     # Python's sqlite3 commits each CREATE TABLE on its own. One write transaction for the whole
                     # migration makes a second process wait (busy timeout) instead of finding half a schema.
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
-                    if target == "head" and _revision(conn) == script.get_current_head():
-                        return  # another process migrated while this one waited
+                elif conn.dialect.name == "postgresql":
+                    # The same on a server: concurrent CREATE TABLEs of one fresh database fail on the catalog's
+                    # unique keys, so migrators queue on a lock held until this transaction commits.
+                    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+                if target == "head" and _revision(conn) == script.get_current_head():
+                    return  # another process migrated while this one waited
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, target)
             return

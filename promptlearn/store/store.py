@@ -1,25 +1,22 @@
-"""The one module that talks SQL. Every write is a short transaction; SQLite runs in WAL mode with a busy
-timeout so several processes can share one database."""
+"""The one module that talks SQL. Every write is a short transaction, so several processes can share one
+database: a SQLite file (WAL mode, busy timeout) or a PostgreSQL server (see engine.py)."""
 
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from platformdirs import user_data_dir
-from sqlalchemy import create_engine, event, func
-from sqlalchemy.engine import Engine
+from sqlalchemy import func
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from promptlearn.errors import StoreError
 from promptlearn.lm.base import Completion, LMRequest, Usage
-from promptlearn.safety import redact, secret_values
+from promptlearn.store.engine import default_url, open_engine, to_url
 from promptlearn.store.migrate import upgrade_to_head
 from promptlearn.store.quality import QualityRecords
 from promptlearn.store.tables import (
@@ -34,64 +31,18 @@ from promptlearn.store.tables import (
     utcnow,
 )
 
-
-def default_url() -> str:
-    """`$PROMPTLEARN_DB` (a path or any SQLAlchemy URL), else a SQLite file in the user's data directory."""
-    value = os.environ.get("PROMPTLEARN_DB") or str(Path(user_data_dir("promptlearn")) / "promptlearn.db")
-    return to_url(value)
-
-
-def to_url(value: str) -> str:
-    return value if "://" in value else f"sqlite:///{Path(value).expanduser().resolve()}"
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cursor = dbapi_conn.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=60000")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
-
-
-def _scrub(value: Any, secrets: list[str]) -> Any:
-    if isinstance(value, str):
-        return redact(value, secrets)
-    if isinstance(value, list | tuple):
-        return type(value)(_scrub(v, secrets) for v in value)
-    if isinstance(value, dict):
-        return {k: _scrub(v, secrets) for k, v in value.items()}
-    return value
-
-
-def _redact_secrets(_conn: Any, _cursor: Any, statement: str, parameters: Any, _context: Any,
-                    _executemany: bool) -> tuple[str, Any]:
-    """No credential from the environment reaches the database, whatever text carries it (a provider's error
-    message, an exception in a run summary): every value is scrubbed on its way to the driver."""
-    secrets = secret_values()
-    return statement, _scrub(parameters, secrets) if secrets else parameters
-
-
-def open_engine(url: str) -> Engine:
-    if url.startswith("sqlite:///"):
-        path = Path(url.removeprefix("sqlite:///"))
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.exists() and not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
-                raise PermissionError(path)
-        except OSError:
-            raise StoreError(f"cannot write the database at {path}; choose another path with --db or "
-                             "PROMPTLEARN_DB") from None
-        engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
-        event.listen(engine, "connect", _sqlite_pragmas)
-    else:
-        engine = create_engine(url, pool_pre_ping=True)
-    event.listen(engine, "before_cursor_execute", _redact_secrets, retval=True)
-    return engine
+REPLACEABLE = ("reply", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s", "error")
 
 
 def new_run_id() -> str:
     return uuid.uuid4().hex[:10]
+
+
+def _call_row(request: LMRequest, reply: Completion, run_id: str | None) -> dict[str, Any]:
+    return {"key": request.key, "model": request.model, "request_json": json.dumps(request.canonical()),
+            "reply": reply.text, "prompt_tokens": reply.usage.prompt_tokens,
+            "completion_tokens": reply.usage.completion_tokens, "cost_usd": reply.cost_usd,
+            "latency_s": reply.latency_s, "error": reply.error, "run_id": run_id, "created_at": utcnow()}
 
 
 class Store(QualityRecords):
@@ -119,7 +70,8 @@ class Store(QualityRecords):
                 session.commit()
             except OperationalError as exc:
                 session.rollback()
-                raise StoreError(f"database error on {self.safe_url}: {str(exc.orig)}") from None
+                reason = " ".join(str(exc.orig).split())  # a server's message spans lines; an error is one line
+                raise StoreError(f"database error on {self.safe_url}: {reason}") from None
             except Exception:
                 session.rollback()
                 raise
@@ -184,21 +136,39 @@ class Store(QualityRecords):
                           latency_s=row.latency_s, cost_usd=row.cost_usd, cached=True)
 
     def record_call(self, request: LMRequest, reply: Completion, run_id: str | None) -> None:
-        row = LMCallRow(key=request.key, model=request.model, request_json=json.dumps(request.canonical()),
-                        reply=reply.text, prompt_tokens=reply.usage.prompt_tokens,
-                        completion_tokens=reply.usage.completion_tokens, cost_usd=reply.cost_usd,
-                        latency_s=reply.latency_s, error=reply.error, run_id=run_id)
-        try:
-            with self.session() as s:
-                existing = s.exec(select(LMCallRow).where(LMCallRow.key == request.key)).first()
-                if existing is None:
-                    s.add(row)
-                elif existing.error and not reply.error:
-                    for name in ("reply", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s", "error"):
-                        setattr(existing, name, getattr(row, name))
-                    s.add(existing)
-        except IntegrityError:
-            pass  # another process recorded the same request first: identical by construction
+        self.record_calls([(request, reply)], run_id)
+
+    def record_calls(self, calls: Iterable[tuple[LMRequest, Completion]], run_id: str | None,
+                     batch: int = 2000) -> int:
+        """Record many calls, `batch` rows per transaction; returns how many were given. Like `record_call`, a
+        key already stored stays as it is (another process made the same request: identical by construction),
+        unless it holds a failure and this call succeeded."""
+        count = 0
+        pending: dict[str, dict[str, Any]] = {}
+        for request, reply in calls:
+            row = _call_row(request, reply, run_id)
+            kept = pending.get(row["key"])
+            if kept is None or kept["error"] and not row["error"]:
+                pending[row["key"]] = row  # one row per key: a statement must not touch the same row twice
+            count += 1
+            if len(pending) >= batch:
+                self._upsert_calls(list(pending.values()))
+                pending = {}
+        if pending:
+            self._upsert_calls(list(pending.values()))
+        return count
+
+    def _upsert_calls(self, rows: list[dict[str, Any]]) -> None:
+        """One race-free statement on either database: INSERT .. ON CONFLICT (key) DO UPDATE .. WHERE the stored
+        row is a failure and the new one is not; two processes inserting the same key never raise."""
+        table = LMCallRow.__table__  # type: ignore[attr-defined]  # SQLModel sets it at class creation
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        statement = insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.key], set_={name: statement.excluded[name] for name in REPLACEABLE},
+            where=table.c.error.is_not(None) & statement.excluded.error.is_(None))
+        with self.session() as s:
+            s.connection().execute(statement, rows)
 
     def call_stats(self, run_id: str | None = None) -> dict[str, float]:
         with self.session() as s:

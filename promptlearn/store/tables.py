@@ -81,7 +81,7 @@ class LMCallRow(SQLModel, table=True):
     cost_usd: float = 0.0
     latency_s: float = 0.0
     error: str | None = None
-    run_id: str | None = None  # the run that first made this call
+    run_id: str | None = Field(default=None, index=True)  # the run that first made it; indexed (0003) for reports
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -1,6 +1,6 @@
-"""Concurrent writers: separate processes optimizing into one SQLite database at the same moment (a fresh
-database, so they also race to create the schema) finish without "database is locked" and without mixing
-their runs up. Each run must equal the same run made alone."""
+"""Concurrent writers: separate processes optimizing into one database at the same moment (a fresh database,
+so they also race to create the schema) finish without "database is locked" and without mixing their runs up.
+Each run must equal the same run made alone (on SQLite). Every test runs on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -28,12 +28,12 @@ def solo_fingerprint(data: Path, folder: Path, name: str) -> dict:  # type: igno
     return checks.fingerprint(db, result.run_id)
 
 
-def race(db: Path, datasets: dict[str, Path], folder: Path) -> dict[str, str]:
+def race(db: str, datasets: dict[str, Path], folder: Path) -> dict[str, str]:
     """Start one worker per dataset at once; return {name: run id}."""
     procs = {}
     for name, data in datasets.items():
-        log = (folder / f"{db.stem}-{name}.log").open("w")
-        procs[name] = (subprocess.Popen([sys.executable, "-m", "tests.reliability.worker", str(db), str(data),
+        log = (folder / f"race-{name}.log").open("w")
+        procs[name] = (subprocess.Popen([sys.executable, "-m", "tests.reliability.worker", db, str(data),
                                          "--sleep-ms", "1", "--name", name],
                                         cwd=REPO, stdout=subprocess.PIPE, stderr=log, text=True), log.name)
     run_ids = {}
@@ -47,12 +47,12 @@ def race(db: Path, datasets: dict[str, Path], folder: Path) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("shared_dataset", [False, True], ids=["own-datasets", "one-dataset-shared-cache"])
-def test_two_processes_optimize_into_one_database(tmp_path: Path, shared_dataset: bool) -> None:
+def test_two_processes_optimize_into_one_database(tmp_path: Path, db_url: str, shared_dataset: bool) -> None:
     data_a = write_dataset(tmp_path / "tickets_a.jsonl")
     data_b = data_a if shared_dataset else write_dataset(tmp_path / "tickets_b.jsonl", n=64)
     datasets = {"alpha": data_a, "beta": data_b}
     expected = {name: solo_fingerprint(data, tmp_path, name) for name, data in datasets.items()}
-    db = tmp_path / "shared.sqlite"
+    db = db_url
     run_ids = race(db, datasets, tmp_path)
     assert len(set(run_ids.values())) == 2
     assert checks.violations(db) == []
@@ -77,18 +77,18 @@ print("OPENED", flush=True)
 """
 
 
-def test_a_process_opening_a_database_another_is_creating_waits_for_it(tmp_path: Path) -> None:
+def test_a_process_opening_a_database_another_is_creating_waits_for_it(db_url: str) -> None:
     # Deterministic version of the race above: the first process is half way through creating the schema
-    # (slowed down) when the second one opens the same fresh file.
-    db = tmp_path / "fresh.sqlite"
-    first = subprocess.Popen([sys.executable, "-c", SLOW_MIGRATION, str(db)], cwd=REPO, stdout=subprocess.PIPE,
+    # (slowed down) when the second one opens the same fresh database.
+    db = db_url
+    first = subprocess.Popen([sys.executable, "-c", SLOW_MIGRATION, db], cwd=REPO, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
     assert first.stdout is not None and first.stdout.readline().strip() == "MIGRATING"
     second = subprocess.run([sys.executable, "-c", "import sys; from promptlearn.store import Store; "
-                             "Store(sys.argv[1]); print('OPENED')", str(db)],
+                             "Store(sys.argv[1]); print('OPENED')", db],
                             cwd=REPO, capture_output=True, text=True, timeout=120)
     out, err = first.communicate(timeout=120)
     assert first.returncode == 0 and "OPENED" in out, err
     assert second.returncode == 0 and "OPENED" in second.stdout, second.stderr
-    store = Store(str(db))
+    store = Store(db)
     assert store.list_runs() == [] and checks.violations(db) == []

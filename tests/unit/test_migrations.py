@@ -31,7 +31,7 @@ def test_0002_adds_confidence_and_quality_records_to_a_0001_database(tmp_path: P
     engine.dispose()
 
     store = Store(str(path))
-    assert current_revision(store.engine) == "0002"
+    assert current_revision(store.engine) == "0003"  # opening upgrades to head, through 0002
     assert store.get_run("r1").name == "old"
     [old] = store.rollouts("r1")
     assert (old.output, old.score, old.confidence) == ("(A)", 1.0, None)
@@ -41,3 +41,21 @@ def test_0002_adds_confidence_and_quality_records_to_a_0001_database(tmp_path: P
     store.add_quality("r1", "credit", key="b1", value=0.1, version=1, low=-0.05, high=0.2)
     [credit] = store.quality("r1", kind="credit")
     assert (credit.key, credit.value, credit.version_number) == ("b1", 0.1, 1)
+
+
+def test_0003_indexes_a_0002_database_and_keeps_its_calls(tmp_path: Path) -> None:
+    path = tmp_path / "calls.db"
+    engine = _database_at(path, "0002")
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO lm_call (key, model, request_json, reply, prompt_tokens, completion_tokens, "
+                          "cost_usd, latency_s, run_id, created_at) VALUES ('k1', 'local/m', '{}', 'hi', 3, 1, 0, "
+                          "0.1, 'r1', '2026-01-01')"))
+    engine.dispose()
+
+    store = Store(str(path))
+    assert current_revision(store.engine) == "0003"
+    with store.engine.connect() as conn:
+        indexes = {row[1] for row in conn.execute(text("PRAGMA index_list('lm_call')"))}
+    assert "ix_lm_call_run_id" in indexes
+    cached = store.cached_completion("k1")
+    assert cached is not None and cached.text == "hi"
