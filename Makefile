@@ -13,7 +13,8 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip==25.3
 
-# Dependencies come from the hash-checked lock; the package itself installs without resolving anything.
+# Dependencies (core, dev, postgres, ray, server and bench extras) come from the hash-checked lock; the package
+# itself installs without resolving anything.
 $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q --require-hashes -r requirements.lock
 	$(BIN)/pip install -q --no-deps -e .
@@ -22,6 +23,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 # The RL extra (torch CPU build, transformers, trl, peft; exact pins in pyproject.toml) for its CPU test.
 $(VENV)/.installed-rl: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[rl]'
+	touch $@
+
+# The postgres extra (psycopg 3) for the store's tests and benchmark on PostgreSQL.
+$(VENV)/.installed-pg: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[postgres]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -34,7 +40,7 @@ demo: install
 	$(BIN)/promptlearn report latest --out out/demo-report.html
 	@echo "report: open out/demo-report.html in a browser"
 
-test: install $(VENV)/.installed-rl
+test: install $(VENV)/.installed-rl $(VENV)/.installed-pg
 	$(BIN)/promptlearn models pull smollm2-135m
 	$(BIN)/pytest -q
 
@@ -49,16 +55,18 @@ lint: install
 	$(BIN)/ruff check promptlearn tests benchmarks
 	$(BIN)/mypy promptlearn
 
-bench: install
+bench: install $(VENV)/.installed-pg
 	$(BIN)/promptlearn models pull smollm2-135m
 	$(BIN)/promptlearn models pull qwen2.5-0.5b
 	$(BIN)/python -m benchmarks.lm_throughput
 	$(BIN)/python -m benchmarks.report_load
+	$(BIN)/python -m benchmarks.store_scale
+	$(BIN)/python -m benchmarks.server_scaling
 
 # Regenerate the lock (pinned, with hashes) from pyproject.toml's pins.
 lock: | $(BIN)/python
 	$(BIN)/pip install -q pip-tools==7.6.2
-	$(BIN)/pip-compile -q --generate-hashes --allow-unsafe --extra dev --strip-extras -o requirements.lock pyproject.toml
+	$(BIN)/pip-compile -q --generate-hashes --allow-unsafe --extra dev --extra postgres --extra ray --extra server --extra bench --strip-extras -o requirements.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

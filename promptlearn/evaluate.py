@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from promptlearn.data import Dataset, Example, Scorer, default_scorer_for, load_dataset, make_scorer
+from promptlearn.executor import Executor
 from promptlearn.lm import LM, build_lm
 from promptlearn.playbook import Playbook
 from promptlearn.rollouts import OnResult, RolloutResult, RolloutRunner
@@ -66,8 +67,12 @@ def evaluate(
     max_tokens: int = 96,
     concurrency: int = 1,
     on_result: OnResult | None = None,
+    executor: Executor | None = None,
+    api_base: str | None = None,
 ) -> EvalResult:
-    """Answer every example under `system_prompt`, score it, store it (run kind `eval`), and summarize."""
+    """Answer every example under `system_prompt`, score it, store it (run kind `eval`), and summarize.
+    `executor` runs the rollouts (default: serial, or asyncio at `concurrency`); `api_base` sends a hosted model
+    string (`openai/<name>`) to an OpenAI-compatible server."""
     data = resolve_dataset(dataset)
     examples: list[Example] = list(data.examples[:limit] if limit else data.examples)
     the_scorer = resolve_scorer(scorer, data)
@@ -79,8 +84,8 @@ def evaluate(
     seed = Playbook(seed_prompt=system_prompt)
     store.add_version(VersionRow(run_id=run_id, number=0, status="seed", content_json=seed.to_json(),
                                  content_hash=seed.content_hash(), iteration=0))
-    runner = RolloutRunner(build_lm(store, run_id, inner=lm), model, the_scorer, store, run_id, max_tokens,
-                           concurrency)
+    runner = RolloutRunner(build_lm(store, run_id, inner=lm, api_base=api_base), model, the_scorer, store, run_id,
+                           max_tokens, concurrency, executor=executor)
     try:
         results = runner.run(system_prompt, examples, version=0, split="eval", on_result=on_result)
     except BaseException:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.pg"]  # db_url: each store test on SQLite and on a throwaway PostgreSQL server
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_BBH = REPO.parent / "shared" / "data" / "bbh"
 REAL_MODELS = Path.home() / ".local" / "share" / "promptlearn" / "models"
@@ -22,10 +24,17 @@ def _isolate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _forbid_hosted_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Like pydantic-ai's ALLOW_MODEL_REQUESTS=False: a hosted call in a test is a bug in the test."""
+    """Like pydantic-ai's ALLOW_MODEL_REQUESTS=False: a hosted call in a test is a bug in the test. A server on
+    this machine's loopback (llama.cpp's OpenAI-compatible server in tests/integration) is allowed."""
+    from urllib.parse import urlsplit
+
     from promptlearn.lm import litellm_lm
 
+    real_complete = litellm_lm.LiteLLMLM.complete
+
     def refuse(self, request):  # type: ignore[no-untyped-def]
+        if self.api_base and urlsplit(self.api_base).hostname in ("127.0.0.1", "localhost", "::1"):
+            return real_complete(self, request)
         raise AssertionError(f"test tried to call hosted model {request.model}; use FakeLM or a local/ model")
 
     monkeypatch.setattr(litellm_lm.LiteLLMLM, "complete", refuse)

@@ -39,7 +39,7 @@ class PeerRun:
                                             {"arm": name, "dataset": task.dataset, "budget": budget,
                                              "seed": task.seed, "models": task.models.model_dump()})
         self.meter = Meter()
-        base = build_lm(self.store, self.run_id, inner=lm_inner)
+        base = build_lm(self.store, self.run_id, inner=lm_inner, api_base=task.models.api_base)
         models = task.models
         self.task_engine = SeamEngine(base, self.meter, "task", models.task, models.task_max_tokens, cap=budget)
         self.reflect_engine = SeamEngine(base, self.meter, "reflection", models.rewriter, task.reflection_max_tokens)

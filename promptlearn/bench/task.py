@@ -14,6 +14,7 @@ from typing import Any
 from promptlearn.config import ModelsConfig, RunConfig, validate
 from promptlearn.data import Dataset, Scorer, Splits
 from promptlearn.evaluate import EvalResult, evaluate
+from promptlearn.executor import executor_for
 from promptlearn.lm import LM
 from promptlearn.optimize.setup import load_data
 from promptlearn.store import Store
@@ -49,6 +50,8 @@ class BenchTask:
             "models": self.models.model_dump(), "seed": self.seed,
             # The seed and the final prompt are each scored once on test; the loop holds room for both.
             "budget": {"max_rollouts": budget + 2 * self.test},
+            # Ablation spends val rollouts the peer arms have no counterpart for: off, so budgets stay matched.
+            "quality": {"ablation": "off"},
         }
         return validate(data, source=f"bench task {self.name}").with_overrides(**{**self.promptlearn, **overrides})
 
@@ -104,8 +107,10 @@ def score_on_test(task: BenchTask, prompt: str, lm_inner: LM | None, label: str)
     """Score a prompt on the test split with promptlearn's `evaluate` (plain system prompt + input messages)."""
     _dataset, splits, scorer = task.data()
     store = task.store()
-    result = evaluate(splits.test, prompt, task.models.task, scorer, lm=lm_inner, store=store,
-                      name=f"bench-{label}-{task.name}", max_tokens=task.models.task_max_tokens)
+    models = task.models
+    result = evaluate(splits.test, prompt, models.task, scorer, lm=lm_inner, store=store,
+                      name=f"bench-{label}-{task.name}", max_tokens=models.task_max_tokens,
+                      concurrency=models.concurrency, executor=executor_for(models), api_base=models.api_base)
     run_id = result.run_id or ""
     tokens = 0
     for row in store.rollouts(run_id):

@@ -39,6 +39,14 @@ class FakeLM:
             queue = list(script)
             self._respond = lambda _req: queue.pop(0) if queue else self._fallback()
 
+    # Picklable (a Ray worker gets a copy): the lock is per process. A copy records its own `calls`.
+    def __getstate__(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "_lock"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def _fallback(self) -> str:
         if self._default is None:
             raise AssertionError("FakeLM ran out of scripted replies")

@@ -22,6 +22,7 @@ def import_litellm() -> Any:
     import litellm
 
     litellm.telemetry = False
+    litellm.suppress_debug_info = True  # its "Give Feedback / Get Help" banner on every failed call
     register_local_provider(litellm)
     return litellm
 
@@ -47,6 +48,10 @@ class LiteLLMLM:
             kwargs["stop"] = list(request.stop)
         if self.api_base:
             kwargs["api_base"] = self.api_base
+            if request.model.startswith("openai/") and not os.environ.get("OPENAI_API_KEY"):
+                # A self-hosted server (llama.cpp, vLLM) usually checks no key, but the OpenAI client refuses to
+                # send without one. One that does check answers 401, reported as a missing key below.
+                kwargs["api_key"] = "no-key"
         if request.json_schema is not None:
             kwargs["response_format"] = {
                 "type": "json_schema",
