@@ -6,9 +6,20 @@ Errors surface at load time and name the field (and the file), never mid-run.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    PositiveInt,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from promptlearn.errors import ConfigError
 from promptlearn.yamlio import first_field_error, read_yaml
@@ -18,6 +29,10 @@ class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+# A provider is a model string's prefix (`openai` in `openai/gpt-4.1-mini`); `*` is any provider without its own.
+ProviderName = Annotated[str, StringConstraints(pattern=r"^(\*|[A-Za-z0-9_.-]+)$")]
+
+
 class ModelsConfig(Frozen):
     task: str = "local/qwen2.5-0.5b"
     judge: str = "local/qwen2.5-1.5b"
@@ -25,6 +40,18 @@ class ModelsConfig(Frozen):
     task_max_tokens: int = Field(96, ge=1, le=8192)
     concurrency: int = Field(1, ge=1, le=256, description="parallel requests for hosted models; local runs 1")
     api_base: str | None = None
+    executor: Literal["async", "ray"] = Field("async", description="where rollouts' model calls run")
+    rate_limits: dict[ProviderName, PositiveFloat] = Field(
+        default_factory=dict, description="requests/second per provider (the model's prefix: openai, local, ...)")
+    tokens_per_minute: dict[ProviderName, PositiveInt] = Field(default_factory=dict, description="per provider")
+    ray_address: str | None = Field(None, description="a Ray cluster (ray://host:10001 or auto); None: local")
+
+    @field_validator("ray_address")
+    @classmethod
+    def _ray_only(cls, address: str | None, info: ValidationInfo) -> str | None:
+        if address is not None and info.data.get("executor") != "ray":
+            raise ValueError("ray_address needs executor: ray")
+        return address
 
 
 class DatasetConfig(Frozen):
@@ -111,6 +138,14 @@ class RunConfig(Frozen):
     def _check(self) -> RunConfig:
         if not self.system_prompt.strip():
             raise ValueError("system_prompt must not be empty")
+        quality = self.quality
+        if quality.audit_judge is not None and quality.audit_judge == self.models.judge:
+            raise ValueError(f"quality.audit_judge must be a different model from models.judge ({self.models.judge}): "
+                             "an audit by the same judge repeats its blind spots")
+        if quality.calibration_gate and not quality.confidence:
+            raise ValueError("quality.calibration_gate needs quality.confidence: true (no confidence, no Brier score)")
+        if quality.ood_block and not quality.ood_path:
+            raise ValueError("quality.ood_block needs quality.ood_path (an out-of-domain check set)")
         return self
 
     def with_overrides(self, **dotted: Any) -> RunConfig:

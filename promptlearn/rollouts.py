@@ -7,11 +7,12 @@ stored for (run, version, example, sample) is reused, so a resumed run never rep
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from promptlearn.data import Example, Score, Scorer
+from promptlearn.executor import Executor, make_executor
 from promptlearn.lm.base import LM, LMRequest
+from promptlearn.quality.calibration import CONFIDENCE_INSTRUCTION, Stated, split_confidence
 from promptlearn.store.tables import RolloutRow
 
 OnResult = Callable[["RolloutResult"], None]
@@ -27,6 +28,7 @@ class RolloutResult:
     error: str | None = None
     rollout_id: int | None = None
     reused: bool = False
+    confidence: float | None = None  # stated by the task model (quality.confidence); None when not stated
 
     @property
     def correct(self) -> bool:
@@ -53,36 +55,45 @@ class RolloutRunner:
     run_id: str | None = None
     max_tokens: int = 96
     concurrency: int = 1
+    confidence: bool = False  # ask for a stated confidence and read it back (quality.confidence)
+    executor: Executor | None = None  # None: serial at concurrency 1, else asyncio with `concurrency` at once
 
     def run(self, system_prompt: str, examples: Sequence[Example], version: int, split: str,
             on_result: OnResult | None = None) -> list[RolloutResult]:
-        def one(example: Example) -> RolloutResult:
-            result = self._one(system_prompt, example, version, split)
-            if on_result:
-                on_result(result)
-            return result
+        executor = self.executor or make_executor(self.concurrency)
+        # The executor's layer (rate limits, remote calls) goes over the model itself, on a copy of the stack:
+        # cache lookups, retries and store writes stay here, on the driver.
+        runner = replace(self, lm=executor.bind(self.lm))
 
-        if self.concurrency <= 1 or len(examples) <= 1:
-            return [one(ex) for ex in examples]
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(one, examples))  # map keeps input order: results do not depend on timing
+        def one(example: Example) -> RolloutResult:
+            return runner._one(system_prompt, example, version, split)
+
+        # Results come back in input order: they never depend on which call finished first.
+        return executor.map(one, examples, on_result)
 
     def _one(self, system_prompt: str, example: Example, version: int, split: str) -> RolloutResult:
         if self.store is not None and self.run_id is not None:
             stored = self.store.get_rollout(self.run_id, version, example.id)  # type: ignore[attr-defined]
             if stored is not None:
                 return RolloutResult(example, stored.output, stored.score, stored.reason, stored.parsed,
-                                     stored.error, stored.id, reused=True)
-        request = LMRequest.chat(self.model, task_messages(system_prompt, example), max_tokens=self.max_tokens)
+                                     stored.error, stored.id, reused=True, confidence=stored.confidence)
+        # The instruction is added here, at rollout time, so the playbook and its exports never carry it.
+        prompt = f"{system_prompt}\n\n{CONFIDENCE_INSTRUCTION}" if self.confidence else system_prompt
+        request = LMRequest.chat(self.model, task_messages(prompt, example), max_tokens=self.max_tokens)
         reply = self.lm.complete(request)
+        # The confidence line is removed before scoring: asking for it never changes what counts as correct.
+        stated = split_confidence(reply.text) if self.confidence else Stated(reply.text, None)
         if reply.error:
             score = Score(0.0, f"model error: {reply.error}", None)
         else:
-            score = safe_score(self.scorer, reply.text, example)
-        result = RolloutResult(example, reply.text, score.value, score.reason, score.parsed, reply.error)
+            score = safe_score(self.scorer, stated.answer, example)
+        result = RolloutResult(example, stated.answer, score.value, score.reason, score.parsed, reply.error,
+                               confidence=stated.confidence)
         if self.store is None or self.run_id is None:
             return result
         row = self.store.add_rollout(RolloutRow(  # type: ignore[attr-defined]
-            run_id=self.run_id, version_number=version, example_id=example.id, split=split, output=reply.text,
-            score=score.value, reason=score.reason, parsed=score.parsed, lm_call_key=request.key, error=reply.error))
-        return RolloutResult(example, row.output, row.score, row.reason, row.parsed, row.error, row.id)
+            run_id=self.run_id, version_number=version, example_id=example.id, split=split, output=stated.answer,
+            score=score.value, reason=score.reason, parsed=score.parsed, lm_call_key=request.key, error=reply.error,
+            confidence=stated.confidence))
+        return RolloutResult(example, row.output, row.score, row.reason, row.parsed, row.error, row.id,
+                             confidence=row.confidence)

@@ -14,7 +14,21 @@ _INJECTION = re.compile(
     re.IGNORECASE,
 )
 
-_JUDGE_TALK = re.compile(r"\b(judge|grader|rubric|reference answer|scorer|evaluat(or|ion))\b", re.IGNORECASE)
+# Words for whoever checks the answer. "judge" only as a noun ("the judge", "judges"): "judge whether the
+# argument holds" is a task instruction, not grader talk.
+_JUDGE_TALK = re.compile(
+    r"\b(the|a|an|this|our|any)\s+judge\b|\bjudges\b|\bjudge's\b|\bgrad(er|ers|ing|ed)\b|\bautograder\b"
+    r"|\brubrics?\b|\bevaluators?\b|\bscorers?\b|\bthe\s+tests?\b|\btest\s+cases?\b|\breference\s+answers?\b"
+    r"|\banswer\s+key\b|\bmarked\s+(as\s+)?(correct|right)\b|\b(is|are|gets?)\s+rewarded\b",
+    re.IGNORECASE,
+)
+# An answer letter ("(A)", "option B", "answer C") next to a bias word, with no condition on the content.
+# Letters are matched case-sensitively so that "answer a question" is not a letter.
+_LETTER = re.compile(r"\([A-E]\)|\b(?i:option|choice|letter|answer)\s+\(?[A-E]\)?(?![\w(])")
+_BIAS = re.compile(r"\b(always|prefer|preferably|default(s|ing)?\s+to|favou?r|lean\s+towards?|go\s+with|pick|"
+                   r"choose|select)\b", re.IGNORECASE)
+_GUESS = re.compile(r"\b(if|when)\s+(you\s+are\s+)?(in\s+doubt|unsure|uncertain|not\s+sure)\b", re.IGNORECASE)
+_CONDITION = re.compile(r"\b(if|when|whenever|unless|because|since|where|only\s+if)\b", re.IGNORECASE)
 
 
 def looks_like_injection(*texts: str) -> bool:
@@ -23,7 +37,22 @@ def looks_like_injection(*texts: str) -> bool:
 
 def mentions_grader(text: str) -> bool:
     """A rule that talks about the grader rather than the task is a reward-hacking smell."""
-    return bool(_JUDGE_TALK.search(text or ""))
+    return grader_reason(text) is not None
+
+
+def grader_reason(text: str) -> str | None:
+    """Why `text` reads like reward hacking, or None: it talks about the grader (judge, rubric, scorer, the
+    test), or it fixes an answer letter without a reason tied to the content ("always answer (A)", "prefer
+    option B", "when unsure pick C")."""
+    text = text or ""
+    talk = _JUDGE_TALK.search(text)
+    if talk:
+        return f"mentions the grader ('{talk.group(0)}')"
+    letter = _LETTER.search(text)
+    if letter and _BIAS.search(text) and not _CONDITION.search(_GUESS.sub(" ", text)):
+        # "when unsure" is no reason about the content, so it does not count as a condition.
+        return f"fixes an answer letter without a reason ('{letter.group(0)}')"
+    return None
 
 
 _SECRET_NAME = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD|CREDENTIALS?)$", re.IGNORECASE)

@@ -25,6 +25,7 @@ def print_optimize_result(console: Console, result: Any, store: Any) -> None:
     tokens = sum(int(s["tokens"]) for s in spend.values())
     calls = ", ".join(f"{role} {int(s['calls'])}" for role, s in spend.items())
     console.print(f"LM calls: {calls}; tokens {tokens:,}")
+    print_quality(console, result.summary())
     if not result.final.bullets:
         console.print("no rule passed the gate: the seed prompt stays.")
         return
@@ -42,6 +43,7 @@ def print_run_detail(console: Console, detail: dict[str, Any]) -> None:
     console.print(f"run [bold]{detail['id']}[/] ({detail['kind']}, {detail['status']}): {detail['name']}")
     if detail["summary"]:
         console.print(f"summary: {_short(detail['summary'])}", highlight=False)
+        print_quality(console, detail["summary"])
     versions = Table("version", "parent", "status", "iteration", "bullets", "scores", "note")
     for v in detail["versions"]:
         versions.add_row(str(v["number"]), str(v["parent"]), v["status"], str(v["iteration"]), str(v["bullets"]),
@@ -61,6 +63,38 @@ def print_run_detail(console: Console, detail: dict[str, Any]) -> None:
     lm = detail["lm"]
     console.print(f"{detail['rollout_count']} rollouts stored; {int(lm['calls'])} LM calls, {int(lm['tokens']):,} "
                   f"tokens, {lm['lm_seconds']:.1f}s of model time", highlight=False)
+
+
+def print_quality(console: Console, summary: dict[str, Any]) -> None:
+    """Calibration, capability cliffs and reward-hacking flags, for the checks the run had on."""
+    calibration = summary.get("calibration") or {}
+    measured = [(name, m) for name, m in calibration.items() if isinstance(m, dict)]
+    if measured:
+        table = Table("calibration", "split", "Brier (95% interval)", "ECE (95% interval)", "stated")
+        for name, m in measured:
+            table.add_row(f"{name.split('_')[0]} (v{m['version']})", m["split"], _interval(m, "brier"),
+                          _interval(m, "ece"), f"{m['stated']}/{m['n']}")
+        console.print(table)
+        console.print(f"  ({calibration.get('note', '')})", highlight=False)
+    ood = summary.get("ood") or {}
+    if ood:
+        versions = ", ".join(f"v{v} {d['accuracy']:.3f} ({d['diff']:+.3f}{', CLIFF' if d['flagged'] else ''})"
+                             for v, d in ood["versions"].items() if v != "0")
+        console.print(f"out-of-domain check {escape(str(ood['dataset']))} (n={ood['n']}): seed {ood['seed']:.3f}"
+                      f"{'; ' + versions if versions else ''}", highlight=False)
+    for audit in summary.get("audits") or []:
+        rate = "-" if audit["agreement"] is None else f"{audit['agreement']:.2f}"
+        console.print(f"audit of v{audit['version']} by {escape(str(audit['judge']))}: agrees with {rate} of "
+                      f"{audit['n']} claimed gains", highlight=False)
+    for flag in summary.get("flags") or []:
+        console.print(f"[yellow]flag[/] v{flag['version']} {escape(str(flag['key']))}: {escape(str(flag['reason']))}"
+                      f"{': ' + escape(str(flag['text'])[:100]) if flag.get('text') else ''}", highlight=False)
+
+
+def _interval(measures: dict[str, Any], name: str) -> str:
+    if measures.get(name) is None:
+        return "- (none stated)"
+    return f"{measures[name]:.3f} [{measures[f'{name}_low']:.3f}, {measures[f'{name}_high']:.3f}]"
 
 
 def _short(summary: dict[str, Any]) -> str:

@@ -110,6 +110,11 @@ def estimate(config: RunConfig, n_val: int, n_test: int, prompt_tokens: int, inp
     task = 2 * n_test + n_val + it * (learn.batch_size + learn.candidates * n_val)
     judge = it * (learn.max_failures + 1)
     rewriter = it * learn.candidates * 2  # one retry each at most
+    quality = config.quality
+    if quality.ood_path:  # the seed and every accepted version; every gated candidate under ood_block
+        task += quality.ood_n * (1 + it * (learn.candidates if quality.ood_block else 1))
+    if quality.audit_judge:  # the audit judge and the first judge, on each accepted version's sample of gains
+        judge += it * 2 * quality.audit_sample
     per_task = prompt_tokens + input_tokens + config.models.task_max_tokens
     per_judge = prompt_tokens + 2 * input_tokens + 500
     per_rewrite = prompt_tokens + learn.max_failures * (2 * input_tokens + 120) + 400

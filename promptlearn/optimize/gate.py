@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Protocol
 
+from promptlearn.quality.calibration import brier_regression
 from promptlearn.stats import mcnemar_exact, paired_bootstrap
 
 
@@ -22,6 +24,30 @@ class GateResult:
     losses: int
     reason: str
     close: bool = False  # positive but not significant: worth more examples
+
+
+def reject(result: GateResult, reason: str) -> GateResult:
+    """The same measurements, rejected for `reason` (a collapse, a calibration or out-of-domain regression)."""
+    return replace(result, accepted=False, close=False, reason=reason)
+
+
+class Stated(Protocol):
+    @property
+    def confidence(self) -> float | None: ...
+
+    @property
+    def correct(self) -> bool: ...
+
+
+def calibration_gate(result: GateResult, base: Sequence[Stated], cand: Sequence[Stated], confidence: float,
+                     seed: int) -> GateResult:
+    """`quality.calibration_gate`: an accepted candidate is rejected when its val Brier score is worse than the
+    baseline's beyond noise (paired over the examples where both stated a confidence)."""
+    if not result.accepted:
+        return result
+    worse = brier_regression([(r.confidence, r.correct) for r in base], [(r.confidence, r.correct) for r in cand],
+                             confidence, seed)
+    return reject(result, worse) if worse else result
 
 
 def label_collapse(answers: Sequence[str | None], targets: Sequence[str], max_share: float) -> str | None:

@@ -7,6 +7,7 @@ cache, and version numbers come out the same.
 
 from __future__ import annotations
 
+import functools
 import json
 import random
 import time
@@ -20,7 +21,7 @@ from promptlearn.evaluate import EvalResult, summarize
 from promptlearn.judging import ExplanatoryJudge, trust_table
 from promptlearn.optimize.budget import Meter
 from promptlearn.optimize.frontier import pareto_front
-from promptlearn.optimize.gate import GateResult, decide, label_collapse
+from promptlearn.optimize.gate import GateResult, calibration_gate, decide, label_collapse, reject
 from promptlearn.optimize.result import OptimizeResult
 from promptlearn.optimize.rewriter import Rewriter
 from promptlearn.optimize.setup import Setup
@@ -33,7 +34,12 @@ from promptlearn.optimize.steps import (
     gate_credit,
 )
 from promptlearn.playbook import Playbook
-from promptlearn.rollouts import RolloutResult
+from promptlearn.quality import difficulty
+from promptlearn.quality.cliffs import CliffCheck, load_ood
+from promptlearn.quality.credit import Ablation
+from promptlearn.quality.hacking import Auditor, screen_candidate
+from promptlearn.quality.summary import quality_fields
+from promptlearn.rollouts import RolloutResult, RolloutRunner
 from promptlearn.stats import paired_bootstrap
 from promptlearn.store.tables import GateRow, VersionRow
 
@@ -59,10 +65,17 @@ class Loop:
         self.next_number = 1
         self.val_scores: dict[int, list[float]] = {}
         self.started = time.monotonic()
+        self.cliffs = self._cliff_check() if self.cfg.quality.ood_path else None
+        self.auditor = self._auditor() if self.cfg.quality.audit_judge else None
+        self.tally = difficulty.Tally()  # per train example, solved or not under each version (quality/difficulty.py)
+        limit = self.cfg.budget.max_rollouts
+        self.ablation = Ablation(self.store, self.run_id, self.cfg, self._evaluate,
+                                 lambda: None if limit is None else limit - self.rollouts_used,
+                                 lambda text: self.emit("note", {"text": text}), self._check_soft_budgets)
 
     # ---- evaluation with budget accounting ------------------------------------------------------------------
     def _evaluate(self, playbook: Playbook, number: int, examples: Sequence[Example], split: str,
-                  reserve: int = 0) -> list[RolloutResult]:
+                  reserve: int = 0, runner: RolloutRunner | None = None) -> list[RolloutResult]:
         limit = self.cfg.budget.max_rollouts
         if limit is not None and self.rollouts_used + len(examples) + reserve > limit:
             raise StopRun(f"rollout budget {limit} reached")
@@ -71,7 +84,7 @@ class Loop:
             self.emit("rollout", {"split": split, "version": number, "correct": result.correct})
 
         self.emit("eval_start", {"split": split, "version": number, "n": len(examples)})
-        results = self.runner.run(playbook.render(), examples, number, split, on_result)
+        results = (runner or self.runner).run(playbook.render(), examples, number, split, on_result)
         self.rollouts_used += len(results)
         self.emit("eval_end", {"split": split, "version": number, "accuracy": _mean(results)})
         return results
@@ -101,6 +114,8 @@ class Loop:
         current, current_no, current_val = seed_pb, 0, seed_val
         stop_reason, rejected_in_row, iteration = "iterations done", 0, 0
         try:
+            if self.cliffs:
+                self.cliffs.baseline(seed_pb)
             for iteration in range(1, self.cfg.budget.max_iterations + 1):
                 self._check_soft_budgets()
                 self.emit("iteration", {"iteration": iteration, "version": current_no})
@@ -111,8 +126,10 @@ class Loop:
                         stop_reason = f"patience: {rejected_in_row} iterations without an accepted change"
                         break
                     continue
-                rejected_in_row = 0
+                rejected_in_row, previous_val = 0, current_val
                 current, current_no, current_val = accepted
+                self._after_accept(current, current_no, previous_val, current_val)
+                self._ablate("accepted", current, current_no, current_val, reserve=test)
         except (StopRun, BudgetExceeded) as exc:
             stop_reason = str(exc)
         try:
@@ -121,6 +138,7 @@ class Loop:
             # The learned playbook is kept (stored as accepted); only its test score is missing.
             final_test = []
             stop_reason = f"{stop_reason}; final test not evaluated ({exc})"
+        self._ablate("final", current, current_no, current_val)
         return self._finish(seed_pb, current, current_no, seed_test, final_test, seed_val, current_val, iteration,
                             stop_reason)
 
@@ -132,7 +150,10 @@ class Loop:
                  reserve: int) -> tuple[Playbook, int, list[RolloutResult]] | None:
         batch = self._batch(iteration)
         results = self._evaluate(current, current_no, batch, "train", reserve)
-        failures = [r for r in results if not r.correct][: self.cfg.learn.max_failures]
+        self.tally.add(current_no, results)
+        # Too-hard examples (never solved) are down-weighted: the rewriter learns from failures it can fix.
+        failures = difficulty.select_failures(results, self.tally, self.cfg.quality, self.cfg.learn.max_failures,
+                                              self.cfg.seed * 104_729 + iteration)
         successes = [r for r in results if r.correct][: self.cfg.learn.successes_shown]
         if not failures:
             self.emit("note", {"text": f"iteration {iteration}: no failures in the batch"})
@@ -166,7 +187,7 @@ class Loop:
             self._save_version(current, number, current_no, "failed", iteration, note=proposal.error or "")
             self.emit("proposal_failed", {"version": number, "error": proposal.error})
             return None
-        candidate = build_candidate(current, proposal, self.cfg.learn, number)
+        candidate = build_candidate(current, proposal, self.cfg.learn, number, self.ablation.measured)
         self._save_version(candidate.playbook, number, current_no, "candidate", iteration,
                            delta_rows(self.run_id, number, candidate), "; ".join(candidate.notes))
         if not candidate.changed and proposal.prompt is None:
@@ -174,11 +195,20 @@ class Loop:
             reasons = "; ".join(reason for _d, applied, reason in candidate.outcomes if not applied)
             self.emit("note", {"text": f"candidate v{number}: no delta applied ({reasons or 'empty proposal'})"})
             return None
+        blocked = screen_candidate(self.store, self.run_id, number, current, candidate.playbook, self.emit,
+                                   self.cfg.quality.block_grader_mentions)
+        if blocked:  # rejected before spending val rollouts on it
+            self.store.set_version_status(self.run_id, number, "rejected", note=blocked)
+            self.emit("note", {"text": f"candidate v{number}: {blocked}"})
+            return None
         val = self._evaluate(candidate.playbook, number, self.s.splits.val.examples, "val", reserve)
         self.val_scores[number] = [r.score for r in val]
         gate = self._gate(current_val, val, number)
         if gate.close and self.cfg.gate.extra_examples:
             gate = self._gate_with_more(current, current_no, candidate.playbook, number, current_val, val, reserve)
+        if gate.accepted and self.cliffs and self.cfg.quality.ood_block:
+            cliff = self.cliffs.block_reason(candidate.playbook, number)
+            gate = reject(gate, cliff) if cliff else gate
         self._record_gate(number, current_no, gate)
         self.emit("gate", {"version": number, "accepted": gate.accepted, "reason": gate.reason, "diff": gate.diff})
         if not gate.accepted:
@@ -208,6 +238,8 @@ class Loop:
         if collapse and cfg.method != "none":
             return GateResult(False, result.diff, result.low, result.high, result.p_value, result.n, result.wins,
                               result.losses, f"rejected: {collapse}")
+        if self.cfg.quality.calibration_gate:
+            return calibration_gate(result, base, cand, cfg.confidence, self.cfg.seed + number)
         return result
 
     def _record_gate(self, number: int, baseline: int, gate: GateResult) -> None:
@@ -219,8 +251,26 @@ class Loop:
 
     def _batch(self, iteration: int) -> list[Example]:
         train = list(self.s.splits.train.examples)
+        if self.cfg.quality.curriculum:
+            return difficulty.curriculum_batch(train, self.tally, iteration, self.cfg.budget.max_iterations,
+                                               self.cfg.learn.batch_size, self.cfg.seed)
         rng = random.Random(self.cfg.seed * 7_919 + iteration)
         return rng.sample(train, min(self.cfg.learn.batch_size, len(train)))
+
+    def _ablate(self, when: str, playbook: Playbook, number: int, val: list[RolloutResult], reserve: int = 0) -> None:
+        """Per-bullet credit by ablation on val (quality/credit.py), when `quality.ablation` asks for it now.
+        A budget running out skips or stops it with a note in the summary; the run goes on."""
+        if self.cfg.quality.ablation != when:
+            return
+        try:
+            self.ablation.run(playbook, number, val, self.s.splits.val.examples, reserve)
+        except (StopRun, BudgetExceeded) as exc:
+            self.ablation.stopped(exc)
+
+    def _learning(self) -> dict[str, Any]:
+        """Difficulty per train example (stored as records) and the ablation log, for the run summary."""
+        hist = difficulty.record(self.store, self.run_id, self.s.splits.train.examples, self.cfg.quality.hard_after)
+        return {"difficulty": hist, "ablation": self.ablation.summary()}
 
     def _finish(self, seed_pb: Playbook, final: Playbook, final_no: int, seed_test: list[RolloutResult],
                 final_test: list[RolloutResult], seed_val: list[RolloutResult], final_val: list[RolloutResult],
@@ -233,10 +283,41 @@ class Loop:
             seed_test=summarize(seed_test, self.run_id), final_test=summarize(final_test, self.run_id),
             seed_val=_mean(seed_val), final_val=_mean(final_val), test_diff=diff, iterations=iterations,
             rollouts=self.rollouts_used, spend=self.meter.as_dict(), frontier=pareto_front(self.val_scores),
-            trust=trust_table(self.store.critiques(self.run_id)), faults=self.s.faults())
+            trust=trust_table(self.store.critiques(self.run_id)), faults=self.s.faults(),
+            learning=self._learning(), **self._quality(final_no, seed_test, final_test, seed_val, final_val))
         self.store.finish_run(self.run_id, "completed", json.loads(result.summary_json()))
         self.emit("done", {"run_id": self.run_id})
         return result
+
+
+    # ---- calibration, capability cliffs, reward hacking (the logic lives in promptlearn/quality) ---------------
+    def _cliff_check(self) -> CliffCheck:
+        q = self.cfg.quality
+        assert q.ood_path is not None
+        # Charged to the rollout budget like any evaluation, keeping the final test affordable.
+        evaluate = functools.partial(self._evaluate, reserve=len(self.s.splits.test))
+        return CliffCheck(load_ood(q.ood_path, q.ood_n, self.cfg.seed), self.runner, evaluate, self.store,
+                          self.run_id, self.emit, self.cfg.gate.confidence, self.cfg.seed)
+
+    def _auditor(self) -> Auditor:
+        q = self.cfg.quality
+        assert q.audit_judge is not None
+        judge = ExplanatoryJudge(self.s.lm("audit"), q.audit_judge, self.cfg.learn.judge)
+        return Auditor(judge, self.judge, self.store, self.run_id, q.audit_sample, self.cfg.seed, self.emit)
+
+    def _after_accept(self, playbook: Playbook, number: int, base_val: list[RolloutResult],
+                      cand_val: list[RolloutResult]) -> None:
+        """An accepted version's out-of-domain score (kept from the gate under ood_block) and its audit."""
+        if self.cliffs:
+            self.cliffs.check(playbook, number)
+        if self.auditor:
+            self.auditor.audit(playbook.render(), number, base_val, cand_val)
+
+    def _quality(self, final_no: int, seed_test: list[RolloutResult], final_test: list[RolloutResult],
+                 seed_val: list[RolloutResult], final_val: list[RolloutResult]) -> dict[str, Any]:
+        measured = {"seed_test": (0, "test", seed_test), "seed_val": (0, "val", seed_val),
+                    "final_test": (final_no, "test", final_test), "final_val": (final_no, "val", final_val)}
+        return quality_fields(self.cfg, self.store, self.run_id, final_no, measured)
 
 
 def _mean(results: Sequence[RolloutResult]) -> float:

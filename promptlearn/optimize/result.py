@@ -29,6 +29,12 @@ class OptimizeResult:
     frontier: list[int] = field(default_factory=list)
     trust: dict[str, dict[str, float]] = field(default_factory=dict)
     faults: dict[str, Any] = field(default_factory=dict)  # provider faults retried: {"retries", "by_kind"}
+    learning: dict[str, Any] = field(default_factory=dict)  # difficulty histogram, ablation log (quality/)
+    # Calibration, capability cliffs, reward hacking (quality/); each stays empty, and out of the summary, when off.
+    calibration: dict[str, Any] = field(default_factory=dict)  # Brier / ECE of seed and final on test and val
+    ood: dict[str, Any] = field(default_factory=dict)  # out-of-domain accuracy of the seed and accepted versions
+    flags: list[dict[str, Any]] = field(default_factory=list)  # reward-hacking smells (bullets, audits)
+    audits: list[dict[str, Any]] = field(default_factory=list)  # a second judge on each accepted gain
 
     @property
     def prompt(self) -> str:
@@ -36,14 +42,15 @@ class OptimizeResult:
         return self.final.render()
 
     def summary(self) -> dict[str, Any]:
-        return {
+        quality = {"calibration": self.calibration, "ood": self.ood, "flags": self.flags, "audits": self.audits}
+        return {**{key: value for key, value in quality.items() if value},
             "stop_reason": self.stop_reason, "final_version": self.final_version, "iterations": self.iterations,
             "rollouts": self.rollouts, "seed_test": self.seed_test.summary(), "final_test": self.final_test.summary(),
             "seed_val": self.seed_val, "final_val": self.final_val,
             "test_diff": {"diff": self.test_diff.diff, "low": self.test_diff.low, "high": self.test_diff.high,
                           "wins": self.test_diff.wins, "losses": self.test_diff.losses},
             "bullets": len(self.final.bullets), "spend": self.spend, "frontier": self.frontier, "trust": self.trust,
-            "faults": self.faults,
+            "faults": self.faults, "learning": self.learning,
         }
 
     def summary_json(self) -> str:

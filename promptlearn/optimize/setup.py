@@ -10,6 +10,7 @@ from promptlearn.config import RunConfig, validate
 from promptlearn.data import Dataset, Example, Scorer, Splits
 from promptlearn.errors import ConfigError
 from promptlearn.evaluate import resolve_dataset, resolve_scorer
+from promptlearn.executor import executor_for
 from promptlearn.lm import LM, RetryingLM, build_lm
 from promptlearn.optimize.budget import Meter, MeteredLM
 from promptlearn.rollouts import RolloutRunner
@@ -30,7 +31,7 @@ class Setup:
 
     def lm(self, role: str) -> LM:
         if self._lm is None:
-            self._lm = build_lm(self.store, self.run_id, inner=self.inner)
+            self._lm = build_lm(self.store, self.run_id, inner=self.inner, api_base=self.config.models.api_base)
         return MeteredLM(self._lm, self.meter, role)
 
     def faults(self) -> dict[str, Any]:
@@ -48,7 +49,8 @@ class Setup:
     def runner(self) -> RolloutRunner:
         models = self.config.models
         return RolloutRunner(self.lm("task"), models.task, self.scorer, self.store, self.run_id,
-                             models.task_max_tokens, models.concurrency)
+                             models.task_max_tokens, models.concurrency, confidence=self.config.quality.confidence,
+                             executor=executor_for(models))
 
 
 def load_data(config: RunConfig) -> tuple[Dataset, Splits, Scorer]:

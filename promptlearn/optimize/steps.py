@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from promptlearn.config import LearnConfig
 from promptlearn.judging import ExplanatoryJudge
 from promptlearn.optimize.rewriter import Evidence, Proposal
-from promptlearn.playbook import Delta, Playbook, cited_bullet_ids, dedupe_deltas, merge_duplicates, prune_to_budget
+from promptlearn.playbook import (
+    Delta,
+    Measured,
+    Playbook,
+    cited_bullet_ids,
+    dedupe_deltas,
+    merge_duplicates,
+    prune_to_budget,
+)
 from promptlearn.rollouts import RolloutResult
 from promptlearn.safety import looks_like_injection
 from promptlearn.store import Store
@@ -52,9 +60,10 @@ class Candidate:
         return any(applied for _d, applied, _r in self.outcomes)
 
 
-def build_candidate(parent: Playbook, proposal: Proposal, learn: LearnConfig, version: int) -> Candidate:
+def build_candidate(parent: Playbook, proposal: Proposal, learn: LearnConfig, version: int,
+                    measured: Mapping[str, Measured] | None = None) -> Candidate:
     """Apply a proposal; dedupe, merge near-duplicates and prune to the token budget (except add-only mode,
-    which reproduces ACE's published recipe: no dedupe)."""
+    which reproduces ACE's published recipe: no dedupe). Pruning goes by ablation credit where it was `measured`."""
     if proposal.prompt is not None:  # full rewrite: a new prompt, no bullets (what the Arize recipe does)
         playbook = Playbook(seed_prompt=proposal.prompt, sections=parent.sections)
         return Candidate(playbook, (), (), ("full rewrite of the prompt",))
@@ -68,7 +77,7 @@ def build_candidate(parent: Playbook, proposal: Proposal, learn: LearnConfig, ve
     playbook, notes = result.playbook, []
     if learn.mode == "deltas":
         playbook, merged = merge_duplicates(playbook, learn.dedupe_threshold)
-        playbook, pruned = prune_to_budget(playbook, learn.playbook_max_tokens)
+        playbook, pruned = prune_to_budget(playbook, learn.playbook_max_tokens, measured=measured)
         notes += [f"merged {m}" for m in merged] + [f"pruned {p} (token budget)" for p in pruned]
     return Candidate(playbook, tuple(deltas), tuple(outcomes), tuple(notes))
 

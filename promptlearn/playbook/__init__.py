@@ -1,6 +1,6 @@
 """Playbooks: a seed prompt plus id-tagged bullets, changed only through validated deltas."""
 
-from promptlearn.playbook.curation import dedupe_deltas, merge_duplicates, near_duplicates, prune_to_budget
+from promptlearn.playbook.curation import Measured, dedupe_deltas, merge_duplicates, near_duplicates, prune_to_budget
 from promptlearn.playbook.deltas import (
     DELTA_BATCH_JSON_SCHEMA,
     MAX_DELTA_TEXT,
@@ -25,6 +25,7 @@ __all__ = [
     "DELTA_BATCH_JSON_SCHEMA",
     "MAX_DELTAS",
     "MAX_DELTA_TEXT",
+    "Measured",
     "ApplyResult",
     "Bullet",
     "Delta",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from promptlearn.playbook.deltas import Delta
 from promptlearn.playbook.playbook import Bullet, Playbook, bullet_number
@@ -75,25 +76,52 @@ def merge_duplicates(playbook: Playbook, threshold: float = 0.8) -> tuple[Playbo
     return result, removed
 
 
-def _removal_order(playbook: Playbook, credit: Mapping[str, float] | None) -> list[str]:
-    """Lowest credit first; among equals the newest goes first (it has had the least chance to prove itself)."""
+class Measured(NamedTuple):
+    """A bullet's credit measured by ablation (promptlearn/quality/credit.py): val accuracy with it minus without
+    it, and the interval. `text` is the text it was measured with; a bullet updated since is unmeasured again."""
 
-    def score(b: Bullet) -> float:
+    credit: float
+    low: float
+    high: float
+    text: str | None = None
+
+    @property
+    def useless(self) -> bool:
+        # No measurable gain: the estimate is not positive and the interval does not rule out zero.
+        return self.credit <= 0 and self.low <= 0
+
+
+def _removal_order(playbook: Playbook, credit: Mapping[str, float] | None,
+                   measured: Mapping[str, Measured] | None = None) -> list[str]:
+    """Bullets whose measured credit shows no gain go first (lowest credit first); then the rest by counter credit,
+    lowest first. Among equals the newest goes first (it has had the least chance to prove itself)."""
+
+    def useless(b: Bullet) -> Measured | None:
+        m = (measured or {}).get(b.id)
+        return m if m is not None and m.useless and m.text in (None, b.text) else None
+
+    def score(b: Bullet) -> tuple[int, float]:
+        if (m := useless(b)) is not None:
+            return 0, m.credit
         # With an explicit credit map, an id it does not mention has earned nothing yet.
-        return credit.get(b.id, 0.0) if credit is not None else float(b.helpful - b.harmful)
+        return 1, credit.get(b.id, 0.0) if credit is not None else float(b.helpful - b.harmful)
 
     ranked = sorted(playbook.bullets, key=lambda b: (score(b), -bullet_number(b.id)))
     return [b.id for b in ranked]
 
 
 def prune_to_budget(
-    playbook: Playbook, max_tokens: int, credit: Mapping[str, float] | None = None
+    playbook: Playbook, max_tokens: int, credit: Mapping[str, float] | None = None,
+    measured: Mapping[str, Measured] | None = None,
 ) -> tuple[Playbook, list[str]]:
-    """Drop the least useful bullets until the bullets' rendered tokens (seed prompt excluded) fit `max_tokens`."""
+    """Drop the least useful bullets until the bullets' rendered tokens (seed prompt excluded) fit `max_tokens`.
+
+    `measured` (ablation credit, when the run measured it) comes first: a bullet that shows no gain is pruned
+    before any other; everything else goes by `credit`, else the helpful/harmful counters."""
     if max_tokens < 0:
         raise ValueError(f"max_tokens must be non-negative, got {max_tokens}")
     removed: list[str] = []
-    order = iter(_removal_order(playbook, credit))
+    order = iter(_removal_order(playbook, credit, measured))
     while playbook.bullet_tokens() > max_tokens:
         bullet_id = next(order)
         playbook = playbook.without([bullet_id])

@@ -6,9 +6,12 @@ before the scorer sees the answer, so asking for confidence never changes what c
 
 from __future__ import annotations
 
+import random
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+
+from promptlearn.stats import paired_bootstrap
 
 CONFIDENCE_INSTRUCTION = (
     "After your answer, on a new last line, write `Confidence: p` where p is the probability (0 to 1) "
@@ -61,3 +64,54 @@ def expected_calibration_error(confidences: Sequence[float], correct: Sequence[b
 def _check(confidences: Sequence[float], correct: Sequence[bool]) -> None:
     if not confidences or len(confidences) != len(correct):
         raise ValueError("calibration needs as many confidences as outcomes, and at least one")
+
+
+MISSING_NOTE = "rollouts without a stated confidence are left out of Brier and ECE, not counted as 0.5"
+
+
+def calibration_summary(confidences: Sequence[float | None], correct: Sequence[bool], seed: int = 0,
+                        n_boot: int = 1000) -> dict[str, float | int | None]:
+    """Brier score and ECE over the rollouts that stated a confidence, each with a 95% bootstrap interval
+    (resampling examples). `n` counts all rollouts, `stated` those with a confidence; with none stated the
+    measures are None rather than a made-up 0.5."""
+    pairs = [(c, ok) for c, ok in zip(confidences, correct, strict=True) if c is not None]
+    out: dict[str, float | int | None] = {"n": len(correct), "stated": len(pairs), "brier": None, "brier_low": None,
+                                          "brier_high": None, "ece": None, "ece_low": None, "ece_high": None}
+    if not pairs:
+        return out
+    for name, measure in (("brier", brier_score), ("ece", expected_calibration_error)):
+        value, low, high = _with_interval(pairs, measure, seed, n_boot)
+        out.update({name: value, f"{name}_low": low, f"{name}_high": high})
+    return out
+
+
+def _with_interval(pairs: list[tuple[float, bool]], measure: Callable[[Sequence[float], Sequence[bool]], float],
+                   seed: int, n_boot: int) -> tuple[float, float, float]:
+    value = measure([c for c, _ in pairs], [ok for _, ok in pairs])
+    rng = random.Random(seed)
+    draws = []
+    for _ in range(n_boot):
+        sample = rng.choices(pairs, k=len(pairs))
+        draws.append(measure([c for c, _ in sample], [ok for _, ok in sample]))
+    draws.sort()
+    low, high = draws[int(0.025 * (n_boot - 1))], draws[int(round(0.975 * (n_boot - 1)))]
+    # Percentile bounds of a skewed statistic can miss the point estimate on tiny samples; keep it inside.
+    return value, min(low, value), max(high, value)
+
+
+def brier_regression(base: Sequence[tuple[float | None, bool]], cand: Sequence[tuple[float | None, bool]],
+                     confidence: float = 0.9, seed: int = 0) -> str | None:
+    """A rejection reason when the candidate's Brier score is worse than the baseline's beyond noise: a paired
+    bootstrap of per-example squared errors over the examples where both stated a confidence, at the gate's
+    one-sided level. None when it is not worse, or when too few examples have both confidences to tell."""
+    pairs = [((bc - float(bok)) ** 2, (cc - float(cok)) ** 2)
+             for (bc, bok), (cc, cok) in zip(base, cand, strict=True) if bc is not None and cc is not None]
+    if len(pairs) < 2:
+        return None
+    paired = paired_bootstrap([b for b, _ in pairs], [c for _, c in pairs], confidence=2 * confidence - 1, seed=seed)
+    if paired.low <= 0:
+        return None
+    before = sum(b for b, _ in pairs) / len(pairs)
+    return (f"rejected: val Brier score worse beyond noise ({before:.3f} -> {before + paired.diff:.3f}, "
+            f"diff {paired.diff:+.3f}, lower bound {paired.low:+.3f} > 0 over {paired.n} examples where both "
+            "stated a confidence)")

@@ -12,6 +12,7 @@ from promptlearn.judging import trust_table
 from promptlearn.playbook import Playbook
 from promptlearn.stats import mean_ci
 from promptlearn.store import Store
+from promptlearn.store.quality import detail
 
 MAX_TEXT = 4000  # characters kept of any stored text: a report stays small even for chatty models
 MAX_USAGE_POINTS = 400
@@ -47,6 +48,7 @@ def gather(store: Store, run_id: str) -> dict[str, Any]:
         "failure_modes": Counter(c.failure_mode or "other" for c in critiques
                                  if (c.code_verdict or c.verdict) == "fail").most_common(),
         "usage": _usage(store.call_usage(run.id), config.get("models", {})),
+        "quality": _quality(store.quality(run.id), summary.get("learning", {})),
     }
 
 
@@ -177,6 +179,46 @@ def _examples(rollouts: Iterable[Any], examples: Iterable[Any], final_no: int) -
                "final_output": clip(after.output), "seed_score": before.score, "final_score": after.score}
         (wins if after.score > before.score else losses).append(row)
     return {"wins": wins, "losses": losses, "unchanged": same, "compared": final_no != 0}
+
+
+DIFFICULTY_BUCKETS = ("never", "sometimes", "always", "unseen")
+QUALITY_KINDS = ("difficulty", "credit", "calibration", "ood", "flag", "audit")
+MAX_QUALITY_ROWS = 500  # per kind: the report stays small; the store keeps them all
+
+
+def _quality(rows: Sequence[Any], learning: dict[str, Any]) -> dict[str, Any]:
+    """Every learning-quality record of the run, by kind; a kind with no record is left out (and renders
+    nothing). Difficulty becomes a histogram of buckets; the other kinds stay rows, their detail flattened."""
+    by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        info = {k: clip(v) if isinstance(v, str) else v for k, v in detail(row).items()}
+        by_kind[row.kind].append({**info, "kind": row.kind, "key": clip(row.key), "value": row.value,
+                                  "version": row.version_number, "detail": clip(row.detail_json)})
+    out: dict[str, Any] = {}
+    if difficulty := by_kind.pop("difficulty", []):
+        counts = Counter(str(r.get("bucket", "unseen")) for r in difficulty)
+        out["difficulty"] = {"buckets": [(b, counts.get(b, 0)) for b in DIFFICULTY_BUCKETS], "n": len(difficulty),
+                             "never": sorted(r["key"] for r in difficulty if r.get("bucket") == "never")[:50]}
+    if credit := by_kind.pop("credit", []):
+        out["credit"] = sorted(credit, key=lambda r: (r["version"] or 0, -(r["value"] or 0.0)))[:MAX_QUALITY_ROWS]
+    for kind in QUALITY_KINDS[2:]:
+        if by_kind.get(kind):
+            out[kind] = [{**r, "disagreements": _listed(r.get("disagreements"))} if kind == "audit" else r
+                         for r in by_kind.pop(kind)[:MAX_QUALITY_ROWS]]
+    if by_kind:  # a kind this report does not know yet: shown as plain rows rather than dropped
+        out["other"] = [r for kind in sorted(by_kind) for r in by_kind[kind][:MAX_QUALITY_ROWS]]
+    # Why an ablation is missing (the budget could not cover it): said where its credit table would be.
+    notes = learning.get("ablation", {}).get("notes", []) if isinstance(learning, dict) else []
+    if notes:
+        out["notes"] = [clip(str(n)) for n in notes]
+    return out
+
+
+def _listed(value: Any) -> str:
+    """Disagreements may be stored as a count or as the ids of the examples the judges disagreed on."""
+    if isinstance(value, list | tuple):
+        return clip(f"{len(value)}: {', '.join(str(v) for v in value)}" if value else "0")
+    return "" if value is None else clip(str(value))
 
 
 def _usage(calls: Sequence[dict[str, Any]], models: dict[str, Any]) -> dict[str, Any]:

@@ -35,8 +35,14 @@ def render(data: dict[str, Any]) -> str:
         d=data, data_json=script_json(data), score_chart=Markup(score_chart(data["series"])),
         usage_charts=[Markup(c) for c in usage_charts(data["usage"])],
         failure_chart=Markup(bar_list(data["failure_modes"], title="failure modes of critiqued failures")),
+        difficulty_chart=Markup(difficulty_chart(data.get("quality", {}))),
         style=Markup((HERE / "report.css").read_text(encoding="utf-8")),
         script=Markup((HERE / "report.js").read_text(encoding="utf-8")))
+
+
+def difficulty_chart(quality: dict[str, Any]) -> str:
+    hist = quality.get("difficulty")
+    return bar_list(hist["buckets"], title="train examples by how often they were solved") if hist else ""
 
 
 def _tip(split: str, p: dict[str, Any]) -> dict[str, Any]:
