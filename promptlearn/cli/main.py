@@ -65,12 +65,23 @@ def eval_cmd(
     model: str = typer.Option("local/qwen2.5-0.5b", "--model", "-m"),
     scorer: str = typer.Option("auto", "--scorer", "-s", help="exact, choice, numeric, label:A,B, regex:..., json"),
     limit: int | None = typer.Option(None, "--limit", "-n"),
+    concurrency: int = typer.Option(1, "--concurrency", "-c", help="model calls in flight at once"),
+    executor: str = typer.Option("async", "--executor", help="async (this process) or ray (a Ray cluster)"),
+    api_base: str | None = typer.Option(None, "--api-base", help="an OpenAI-compatible server, e.g. "
+                                        "http://127.0.0.1:8080/v1 with --model openai/<name>"),
+    rate_limit: list[str] | None = typer.Option(None, "--rate-limit", help="PROVIDER=REQUESTS_PER_SECOND, "
+                                                "e.g. openai=5 (repeatable)"),
+    ray_address: str | None = typer.Option(None, "--ray-address", help="with --executor ray; default: local"),
     db: str | None = DbOption,
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Evaluate a system prompt on a dataset; every call and rollout is stored."""
+    from promptlearn.cli.exec_opts import models_from_flags
     from promptlearn.evaluate import evaluate
+    from promptlearn.executor import executor_for
+
+    models = models_from_flags(model, concurrency, executor, api_base, ray_address, rate_limit)
 
     if prompt_file is not None:
         if not prompt_file.exists():
@@ -78,7 +89,8 @@ def eval_cmd(
         prompt = prompt_file.read_text(encoding="utf-8")
     with EventProgress(err, quiet or as_json) as progress:
         progress("eval_start", {"split": "eval", "version": 0, "n": limit or 0})
-        result = evaluate(dataset, prompt, model, scorer, db=db, limit=limit,
+        result = evaluate(dataset, prompt, model, scorer, db=db, limit=limit, concurrency=models.concurrency,
+                          executor=executor_for(models), api_base=models.api_base,
                           on_result=lambda r: progress("rollout", {"correct": r.correct}))
     if as_json:
         _emit_json({"run_id": result.run_id, **result.summary()})
@@ -203,3 +215,7 @@ _register_bench(app)
 from promptlearn.cli.compose_cmd import register as _register_compose  # noqa: E402
 
 _register_compose(app)
+
+from promptlearn.cli.compare_cmd import register as _register_compare  # noqa: E402
+
+_register_compare(app)

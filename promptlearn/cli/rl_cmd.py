@@ -81,7 +81,7 @@ def _size(value: float) -> int | float:
     return int(value) if value >= 1 and float(value).is_integer() else value
 
 
-def _validate(model: Any, fields: dict[str, Any]) -> Any:
+def _validate(model: Any, fields: dict[str, Any], command: str = "rl train") -> Any:
     from pydantic import ValidationError
 
     from promptlearn.errors import ConfigError
@@ -91,7 +91,8 @@ def _validate(model: Any, fields: dict[str, Any]) -> Any:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"rl train: option '{where}': {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{command}: option '{where}': {message}" if where else f"{command}: {message}") from None
 
 
 def register(app: typer.Typer) -> None:

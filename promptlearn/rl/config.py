@@ -34,6 +34,8 @@ class RLConfig(Frozen):
     temperature: float = Field(1.0, gt=0, le=2)
     beta: float = Field(0.0, ge=0, description="KL weight against the base model; 0 skips the reference model")
     save_steps: int = Field(25, ge=1, description="checkpoint every this many steps (and at the end)")
+    keep_checkpoints: int | None = Field(2, ge=1, description="newest checkpoints kept; None keeps all (to score "
+                                         "each one afterwards, as `promptlearn compare` does)")
     output_dir: str = "runs/rl"
     seed: int = 0
     calibration_weight: float = Field(0.0, ge=0, description="Brier penalty weight when a completion states "
@@ -63,6 +65,7 @@ class RLResult:
     steps: list[dict[str, float]] = field(default_factory=list)  # one entry per logged step: step, reward, ...
     resumed_from: str | None = None
     device: str = "cpu"
+    checkpoints: list[str] = field(default_factory=list)  # checkpoint folders still on disk, by step
 
     @property
     def rewards(self) -> list[float]:
@@ -70,4 +73,5 @@ class RLResult:
 
     def summary(self) -> dict[str, Any]:
         return {"steps": self.steps, "rewards": self.rewards, "adapter_dir": str(self.adapter_dir),
-                "output_dir": str(self.output_dir), "resumed_from": self.resumed_from, "device": self.device}
+                "output_dir": str(self.output_dir), "resumed_from": self.resumed_from, "device": self.device,
+                "checkpoints": self.checkpoints}

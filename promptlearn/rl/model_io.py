@@ -90,6 +90,9 @@ def load_model(model: str, device: str = "cpu", bf16: bool = False) -> tuple[Any
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from promptlearn.lm.hf import apply_threads
+
+    apply_threads()
     folder = plain_folder(model)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     if tokenizer.pad_token is None:

@@ -23,9 +23,9 @@ from promptlearn.store import Store
 
 RUN_FILE = "promptlearn_rl.json"
 STEP_KEYS = ("reward", "reward_std", "score", "loss", "kl", "entropy", "completions/mean_length",
-             "confidence_stated", "learning_rate", "grad_norm")
+             "confidence_stated", "learning_rate", "grad_norm", "step_time")  # step_time: generate + update, s
 # Fields that may change between a run and its resume; any other change needs a fresh output_dir.
-RESUMABLE = {"max_steps", "save_steps", "name"}
+RESUMABLE = {"max_steps", "save_steps", "keep_checkpoints", "name"}
 OnStep = Callable[[dict[str, float]], None]
 
 
@@ -81,7 +81,8 @@ def train(config: RLConfig, store: Store | None = None, *, on_step: OnStep | Non
         steps = steps_from(trainer.state.log_history) if "trainer" in locals() else []
         store.finish_run(run_id, "stopped", {**base, "steps": steps, "error": f"{type(exc).__name__}: {exc}"[:500]})
         raise
-    result = RLResult(run_id, out, adapter, steps_from(trainer.state.log_history), checkpoint, device)
+    saved = [str(path) for _step, path in saved_checkpoints(out / "checkpoints")]
+    result = RLResult(run_id, out, adapter, steps_from(trainer.state.log_history), checkpoint, device, saved)
     store.finish_run(run_id, "completed", {**base, **result.summary()})
     return result
 
@@ -100,9 +101,9 @@ def _trainer(config: RLConfig, data: Dataset, scorer: Scorer, device: str, bf16:
         per_device_train_batch_size=config.batch_size, gradient_accumulation_steps=1,
         num_generations=config.num_generations, max_completion_length=config.max_completion_length,
         learning_rate=config.learning_rate, temperature=config.temperature, beta=config.beta, seed=config.seed,
-        logging_steps=1, save_strategy="steps", save_steps=config.save_steps, save_total_limit=2, report_to="none",
-        bf16=bf16, use_cpu=device == "cpu", activation_checkpointing=device == "cuda", disable_tqdm=True,
-        dataloader_num_workers=0,
+        logging_steps=1, save_strategy="steps", save_steps=config.save_steps,
+        save_total_limit=config.keep_checkpoints, report_to="none", bf16=bf16, use_cpu=device == "cpu",
+        activation_checkpointing=device == "cuda", disable_tqdm=True, dataloader_num_workers=0,
     )
     lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
                       target_modules="all-linear", task_type="CAUSAL_LM")
@@ -129,6 +130,16 @@ def _store_callback(store: Store, run_id: str, base: dict[str, Any], on_step: On
                 on_step(steps[-1])
 
     return StoreSteps()
+
+
+def saved_checkpoints(folder: Path) -> list[tuple[int, Path]]:
+    """(step, folder) of every checkpoint on disk that holds an adapter, by step."""
+    found = []
+    for path in folder.glob("checkpoint-*") if folder.is_dir() else []:
+        suffix = path.name.removeprefix("checkpoint-")
+        if suffix.isdigit() and (path / "adapter_config.json").is_file():
+            found.append((int(suffix), path))
+    return sorted(found)
 
 
 def _last_checkpoint(folder: Path) -> str | None:

@@ -1,0 +1,142 @@
+"""The comparison's readable outputs, in the benchmark's format: a Markdown table and two PNG curves.
+
+Curves: test accuracy against learning rollouts, and against compute seconds. PNG when matplotlib is importable,
+else SVG drawn by the report's own chart code (as `promptlearn.bench.report` does).
+"""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Any
+
+from promptlearn.report.charts import Series, line_chart
+
+COLORS = {"seed": "#888888", "prompt": "#1f77b4", "rl": "#d62728"}
+AXES = {"rollouts": "task-model rollouts (learning)", "compute_s": "compute seconds (learning)"}
+
+
+def _ci(row: dict[str, Any]) -> str:
+    return f"{row['accuracy']:.3f} [{row['low']:.3f}, {row['high']:.3f}]"
+
+
+def _diff(d: dict[str, Any] | None) -> str:
+    return "" if d is None else f"{d['diff']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
+
+
+def _num(value: float | None, fmt: str = ".3f") -> str:
+    return "" if value is None else format(value, fmt)
+
+
+def _ood(row: dict[str, Any]) -> str:
+    ood = row["ood"]
+    flag = " **cliff**" if ood["cliff"] else ""
+    return f"{_ci(ood['before'])} → {_ci(ood['after'])} ({_diff(ood['shift']) or '+0.000'}){flag}"
+
+
+def markdown(data: dict[str, Any]) -> str:
+    m = data["models"]
+    lines = [
+        f"# Prompt learning vs RL (GRPO + LoRA): `{data['task']}`", "",
+        f"Base model `{m['model']}`. Every arm is scored by the same backend: `{m['eval_backend']}` (transformers, "
+        f"greedy, {data['max_tokens']} tokens) on the same {data['n_test']} untouched test examples, with "
+        f"promptlearn's `evaluate` and scorer `{data['scorer']}`. The prompt arm learned through `{m['learn_model']}` "
+        f"(judge `{m['judge']}`, rewriter `{m['rewriter']}`) but is scored on the HF base model like the others.", "",
+        f"Matched budget: {data['budget']} task-model rollouts for learning (prompt arm: train + val rollouts; RL: "
+        "steps x prompts per step x generations). Wall s: learning wall time incl. model loading; compute s: time "
+        "inside the models while learning (prompt arm: task, judge and rewriter calls; RL: sampling + update "
+        "steps). Test and OOD scoring are counted apart.", "",
+        f"Out of domain: `{data['ood']}` ({data['n_ood']} examples), seed prompt on the base model before, the arm "
+        "after (RL: the seed prompt on base + LoRA). **cliff**: the 95% paired bootstrap interval of the change "
+        "lies wholly below 0.", "",
+        "| arm | test acc [95% CI] | vs seed (paired) | OOD before → after [95% CI] (change) | Brier | ECE "
+        "| rollouts | wall s | compute s |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in data["results"]:
+        lines.append(f"| {row['arm']} | {_ci(row)} | {_diff(row['diff_vs_seed'])} | {_ood(row)} "
+                     f"| {_num(row['brier'])} | {_num(row['ece'])} | {row['rollouts']} | {row['wall_s']:.0f} "
+                     f"| {row['compute_s']:.0f} |")
+    lines += ["", _calibration_note(data), "", *_notes(data)]
+    return "\n".join(lines) + "\n"
+
+
+def _calibration_note(data: dict[str, Any]) -> str:
+    if not data["confidence"]:
+        return "Confidence was not elicited (run with `--confidence` for Brier and ECE)."
+    stated = ", ".join(f"{r['arm']} {r['stated']}/{r['n']}" for r in data["results"])
+    return ("Confidence elicited with promptlearn's `CONFIDENCE_INSTRUCTION` appended to every arm's system prompt; "
+            f"the line is removed before scoring. Brier/ECE over replies that stated one: {stated}.")
+
+
+def _notes(data: dict[str, Any]) -> list[str]:
+    by_arm = {r["arm"]: r for r in data["results"]}
+    prompt, rl = by_arm["prompt"], by_arm["rl"]
+    llama = prompt["notes"].get("learn_model_test") or {}
+    out = [f"- RL: {rl['notes']['steps']} GRPO steps x {data['rollouts_per_step']} completions = {rl['rollouts']} "
+           f"rollouts, matched to the {prompt['rollouts']} the prompt arm spent (stop: "
+           f"{prompt['notes'].get('stop_reason', '')})."]
+    if llama:
+        out.append(f"- The prompt arm's own test scoring through `{data['models']['learn_model']}`: seed "
+                   f"{llama['seed']:.3f}, learned {llama['final']:.3f} (not in the table: another backend).")
+    if rl["notes"].get("resumed_from"):
+        out.append(f"- RL training resumed from `{rl['notes']['resumed_from']}`.")
+    out.append("- Merge the adapter: see docs/rl.md (\"Compare\").")
+    return out
+
+
+def write_markdown(data: dict[str, Any], path: Path) -> Path:
+    path.write_text(markdown(data), encoding="utf-8")
+    return path
+
+
+def series(data: dict[str, Any], x: str) -> dict[str, list[dict[str, float]]]:
+    out: dict[str, list[dict[str, float]]] = {}
+    for p in data["points"]:
+        out.setdefault(p["arm"], []).append({"x": p[x], "y": p["accuracy"], "low": p["low"], "high": p["high"]})
+    return {arm: sorted(points, key=lambda q: q["x"]) for arm, points in out.items()}
+
+
+def write_plots(data: dict[str, Any], out_dir: Path, name: str) -> list[Path]:
+    plt: Any = None
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        plt = importlib.import_module("matplotlib.pyplot")
+    except ImportError:
+        pass  # SVG instead
+    paths = []
+    for x, suffix in (("rollouts", "rollouts"), ("compute_s", "time")):
+        path = out_dir / f"{name}-{suffix}.{'png' if plt else 'svg'}"
+        paths.append(_png(plt, data, x, path) if plt else _svg(data, x, path))
+    return paths
+
+
+def _title(data: dict[str, Any], x: str) -> str:
+    return f"{data['task']}: test accuracy vs {'rollouts' if x == 'rollouts' else 'compute time'}"
+
+
+def _png(plt: Any, data: dict[str, Any], x: str, path: Path) -> Path:
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
+    for arm, points in series(data, x).items():
+        xs, ys = [p["x"] for p in points], [p["y"] for p in points]
+        errors = [[p["y"] - p["low"] for p in points], [p["high"] - p["y"] for p in points]]
+        ax.errorbar(xs, ys, yerr=errors, label=arm, color=COLORS.get(arm), marker="o", capsize=3)
+    ax.set(title=_title(data, x), xlabel=AXES[x], ylabel="test accuracy (HF backend)", ylim=(0, 1.03))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _svg(data: dict[str, Any], x: str, path: Path) -> Path:
+    by_arm = series(data, x)
+    top = max([p["x"] for points in by_arm.values() for p in points] or [1.0])
+    lines = [Series(arm, COLORS.get(arm, "#333333"), points) for arm, points in by_arm.items()]
+    chart = line_chart(lines, title=_title(data, x), x_label=AXES[x], y_label="test accuracy",
+                       x_range=(0.0, top * 1.05 or 1.0), y_range=(0.0, 1.0), integer_x=False)
+    path.write_text(chart.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1) + "\n", encoding="utf-8")
+    return path
