@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from promptlearn import templates
@@ -65,6 +65,13 @@ class Rewriter:
 
     def propose(self, playbook: Playbook, failures: Sequence[Evidence], successes: Sequence[Evidence],
                 seed: int, patterns: Sequence[str] = ()) -> Proposal:
+        failures, successes, refs = _stable_labels(failures, successes)
+        proposal = self._propose(playbook, failures, successes, seed, patterns)
+        deltas = tuple(d.model_copy(update={"evidence": [refs.get(e, e) for e in d.evidence]}) for d in proposal.deltas)
+        return replace(proposal, deltas=deltas)
+
+    def _propose(self, playbook: Playbook, failures: Sequence[Evidence], successes: Sequence[Evidence],
+                 seed: int, patterns: Sequence[str] = ()) -> Proposal:
         text = self.prompt(playbook, failures, successes, patterns)
         schema = FULL_REWRITE_SCHEMA if self.mode == "full_rewrite" else self.delta_schema(playbook)
         keys: list[str] = []
@@ -107,3 +114,17 @@ class Rewriter:
         if not deltas:
             return None, "invalid deltas: " + ("; ".join(errors) if errors else "the reply proposed no usable delta")
         return Proposal(deltas=deltas), ""
+
+
+def _stable_labels(failures: Sequence[Evidence], successes: Sequence[Evidence]
+                   ) -> tuple[list[Evidence], list[Evidence], dict[str, str]]:
+    """Show the rewriter f1, f2, ... and s1, ... instead of database rollout ids, so the same batch in a rerun
+    (new rows, new ids) makes the same request and is answered from the cache; cited labels map back to ids."""
+    refs: dict[str, str] = {}
+    shown: list[list[Evidence]] = [[], []]
+    for prefix, group, out in (("f", failures, shown[0]), ("s", successes, shown[1])):
+        for number, item in enumerate(group, 1):
+            label = f"{prefix}{number}"
+            refs[label] = item.rollout_id
+            out.append(replace(item, rollout_id=label))
+    return shown[0], shown[1], refs

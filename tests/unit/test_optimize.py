@@ -202,3 +202,24 @@ def test_a_cost_cap_hit_in_the_final_test_keeps_the_learned_playbook(tmp_path: P
                       store=Store(str(tmp_path / "d.sqlite")), lm=priced)
     assert [b.text for b in result.final.bullets] == [GOOD_RULE]
     assert "final test not evaluated" in result.stop_reason and result.final_test.accuracy.n == 0
+
+
+def test_the_rewriter_request_does_not_depend_on_database_ids() -> None:
+    """A rerun stores new rollout rows (new ids); the same batch must make the same request, so it replays from
+    the cache, and the deltas' evidence must still point at this run's rollouts."""
+    from promptlearn.lm import FakeLM
+    from promptlearn.optimize.rewriter import Evidence, Rewriter
+    from promptlearn.playbook import Playbook
+
+    reply = json.dumps({"deltas": [{"op": "add", "text": GOOD_RULE, "reason": "fix", "evidence": ["f2", "f1"]}]})
+    playbook = Playbook(seed_prompt="p")
+    proposals, models = [], []
+    for first_id in (11, 911):
+        model = FakeLM([reply])
+        failures = [Evidence(f"r{first_id}", "q1", "a1", "t1"), Evidence(f"r{first_id + 1}", "q2", "a2", "t2")]
+        proposals.append(Rewriter(model, "m").propose(playbook, failures, [], seed=3))
+        models.append(model)
+    assert models[0].calls[0].key == models[1].calls[0].key
+    assert "r11" not in models[0].calls[0].messages[-1][1] and "### f1" in models[0].calls[0].messages[-1][1]
+    assert proposals[0].deltas[0].evidence == ["r12", "r11"]
+    assert proposals[1].deltas[0].evidence == ["r912", "r911"]
