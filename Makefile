@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test test-fast stress lint bench install lock clean
+.PHONY: demo test test-fast stress lint bench bench-quality bench-compare install lock clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -62,6 +62,17 @@ bench: install $(VENV)/.installed-pg
 	$(BIN)/python -m benchmarks.report_load
 	$(BIN)/python -m benchmarks.store_scale
 	$(BIN)/python -m benchmarks.server_scaling
+	$(BIN)/promptlearn models pull qwen2.5-1.5b
+	$(BIN)/promptlearn bench --preset cpu --db runs/out/bench.db
+
+# Slower studies, each about 20-30 minutes on 2 cores: learning-quality options off/on (issue #10), and prompt
+# learning against GRPO+LoRA at a matched budget (issue #6, needs the rl extra).
+bench-quality: install
+	$(BIN)/python -m benchmarks.quality_onoff
+
+bench-compare: install $(VENV)/.installed-rl
+	$(BIN)/promptlearn compare --dataset bbh:sports_understanding --model qwen2.5-0.5b --ood bbh:navigate \
+		--test 30 --ood-n 30 --budget 48 --max-tokens 64 --eval-points 1 --confidence
 
 # Regenerate the lock (pinned, with hashes) from pyproject.toml's pins.
 lock: | $(BIN)/python
