@@ -101,6 +101,9 @@ class QualityConfig(Frozen):
     """Learning-quality checks (see docs/guide.md, "Learning quality"). All off by default except the cheap ones."""
 
     confidence: bool = Field(False, description="ask the task model for a confidence; report Brier score and ECE")
+    confidence_mode: Literal["followup", "inline"] = Field(
+        "followup", description="followup: ask in a second turn after the answer (the answer is unchanged); "
+        "inline: one 'Confidence: p' line in the answer (one call, but small models may drop the answer)")
     calibration_gate: bool = Field(False, description="reject a candidate whose val Brier score gets worse "
                                    "beyond noise (needs confidence)")
     ood_path: str | None = Field(None, description="out-of-domain check set (file or bbh:<task>), scored for "

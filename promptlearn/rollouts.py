@@ -12,7 +12,14 @@ from dataclasses import dataclass, replace
 from promptlearn.data import Example, Score, Scorer
 from promptlearn.executor import Executor, make_executor
 from promptlearn.lm.base import LM, LMRequest
-from promptlearn.quality.calibration import CONFIDENCE_INSTRUCTION, Stated, split_confidence
+from promptlearn.quality.calibration import (
+    CONFIDENCE_INSTRUCTION,
+    FOLLOWUP_MAX_TOKENS,
+    FOLLOWUP_QUESTION,
+    Stated,
+    read_probability,
+    split_confidence,
+)
 from promptlearn.store.tables import RolloutRow
 
 OnResult = Callable[["RolloutResult"], None]
@@ -56,6 +63,7 @@ class RolloutRunner:
     max_tokens: int = 96
     concurrency: int = 1
     confidence: bool = False  # ask for a stated confidence and read it back (quality.confidence)
+    confidence_mode: str = "followup"  # "followup": a second turn after the answer; "inline": one line in it
     executor: Executor | None = None  # None: serial at concurrency 1, else asyncio with `concurrency` at once
 
     def run(self, system_prompt: str, examples: Sequence[Example], version: int, split: str,
@@ -71,6 +79,13 @@ class RolloutRunner:
         # Results come back in input order: they never depend on which call finished first.
         return executor.map(one, examples, on_result)
 
+    def _ask_confidence(self, system_prompt: str, example: Example, answer: str) -> float | None:
+        """A second turn after the answer: how likely is it correct? None when the reply holds no probability."""
+        messages = [*task_messages(system_prompt, example), {"role": "assistant", "content": answer},
+                    {"role": "user", "content": FOLLOWUP_QUESTION}]
+        reply = self.lm.complete(LMRequest.chat(self.model, messages, max_tokens=FOLLOWUP_MAX_TOKENS))
+        return None if reply.error else read_probability(reply.text)
+
     def _one(self, system_prompt: str, example: Example, version: int, split: str) -> RolloutResult:
         if self.store is not None and self.run_id is not None:
             stored = self.store.get_rollout(self.run_id, version, example.id)  # type: ignore[attr-defined]
@@ -78,11 +93,17 @@ class RolloutRunner:
                 return RolloutResult(example, stored.output, stored.score, stored.reason, stored.parsed,
                                      stored.error, stored.id, reused=True, confidence=stored.confidence)
         # The instruction is added here, at rollout time, so the playbook and its exports never carry it.
-        prompt = f"{system_prompt}\n\n{CONFIDENCE_INSTRUCTION}" if self.confidence else system_prompt
+        inline = self.confidence and self.confidence_mode == "inline"
+        prompt = f"{system_prompt}\n\n{CONFIDENCE_INSTRUCTION}" if inline else system_prompt
         request = LMRequest.chat(self.model, task_messages(prompt, example), max_tokens=self.max_tokens)
         reply = self.lm.complete(request)
         # The confidence line is removed before scoring: asking for it never changes what counts as correct.
-        stated = split_confidence(reply.text) if self.confidence else Stated(reply.text, None)
+        if inline:
+            stated = split_confidence(reply.text)
+        elif self.confidence and not reply.error:
+            stated = Stated(reply.text, self._ask_confidence(prompt, example, reply.text))
+        else:
+            stated = Stated(reply.text, None)
         if reply.error:
             score = Score(0.0, f"model error: {reply.error}", None)
         else:

@@ -50,6 +50,7 @@ class Setup:
         models = self.config.models
         return RolloutRunner(self.lm("task"), models.task, self.scorer, self.store, self.run_id,
                              models.task_max_tokens, models.concurrency, confidence=self.config.quality.confidence,
+                             confidence_mode=self.config.quality.confidence_mode,
                              executor=executor_for(models))
 
 

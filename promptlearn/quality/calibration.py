@@ -18,6 +18,15 @@ CONFIDENCE_INSTRUCTION = (
     "that your answer is correct."
 )
 
+# The default way to ask: a second turn after the answer, so the answer itself is produced exactly as without
+# calibration. Small models given the inline instruction often reply with only the confidence line (seen with
+# Qwen2.5-0.5B on BIG-Bench-Hard: "Confidence: 0.8" and no answer).
+FOLLOWUP_QUESTION = ("How likely is it that your answer above is correct? Reply with only a probability between "
+                     "0 and 1, like 0.7.")
+FOLLOWUP_MAX_TOKENS = 8
+
+_NUMBER = re.compile(r"(\d{1,3}(?:\.\d+)?|\.\d+)\s*(%?)")
+
 _LINE = re.compile(r"(?im)^\W*confidence\W*[:=]?\s*(\d{1,3}(?:\.\d+)?)\s*(%?)\W*$")
 
 
@@ -38,6 +47,17 @@ def split_confidence(reply: str) -> Stated:
         value = value / 100.0
     answer = (reply[: last.start()] + reply[last.end():]).strip()
     return Stated(answer, value if 0.0 <= value <= 1.0 else None)
+
+
+def read_probability(reply: str) -> float | None:
+    """The first number of a follow-up reply as a probability: `0.7`, `.7`, `70%` or `70` (a percentage)."""
+    match = _NUMBER.search(reply)
+    if not match:
+        return None
+    value = float(match.group(1))
+    if match.group(2) == "%" or value > 1.0:
+        value = value / 100.0
+    return value if 0.0 <= value <= 1.0 else None
 
 
 def brier_score(confidences: Sequence[float], correct: Sequence[bool]) -> float:

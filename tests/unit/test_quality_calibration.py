@@ -69,7 +69,8 @@ def test_the_confidence_line_is_split_off_before_scoring_and_stored(tmp_path: Pa
     store = Store(str(tmp_path / "db.sqlite"))
     run_id = store.create_run("eval", "t", {})
     lm = FakeLM(["BUG\nConfidence: 0.75", "BUG", "BILLING\nconfidence: 80%"])
-    runner = RolloutRunner(lm, "fake/task", make_scorer("label:BILLING,BUG"), store, run_id, confidence=True)
+    runner = RolloutRunner(lm, "fake/task", make_scorer("label:BILLING,BUG"), store, run_id, confidence=True,
+                           confidence_mode="inline")
     examples = [Example(str(i), f"ticket {i}", "BUG") for i in range(3)]
     results = runner.run("Route the ticket.", examples, 0, "test")
     assert [r.output for r in results] == ["BUG", "BUG", "BILLING"]
@@ -79,6 +80,30 @@ def test_the_confidence_line_is_split_off_before_scoring_and_stored(tmp_path: Pa
     assert lm.calls[0].messages[0][1] == f"Route the ticket.\n\n{CONFIDENCE_INSTRUCTION}"
     again = runner.run("Route the ticket.", examples, 0, "test")  # stored rollouts come back with their confidence
     assert all(r.reused for r in again) and [r.confidence for r in again] == [0.75, None, 0.8]
+
+
+def test_followup_mode_asks_after_the_answer_and_leaves_the_answer_alone(tmp_path: Path) -> None:
+    from promptlearn.quality.calibration import FOLLOWUP_QUESTION
+
+    def model(request):  # type: ignore[no-untyped-def]
+        last = request.messages[-1][1]
+        if last == FOLLOWUP_QUESTION:
+            answer = request.messages[-2][1]
+            return {"BUG": "0.9", "BILLING": "I'd say 30%"}.get(answer, "no idea")
+        return {"ticket 0": "BUG", "ticket 1": "BILLING", "ticket 2": "UNSURE"}[last]
+
+    store = Store(str(tmp_path / "db.sqlite"))
+    run_id = store.create_run("eval", "t", {})
+    lm = FakeLM(model)
+    runner = RolloutRunner(lm, "fake/task", make_scorer("label:BILLING,BUG"), store, run_id, confidence=True)
+    examples = [Example(str(i), f"ticket {i}", "BUG") for i in range(3)]
+    results = runner.run("Route the ticket.", examples, 0, "test")
+    assert [r.output for r in results] == ["BUG", "BILLING", "UNSURE"]
+    assert [r.confidence for r in results] == [0.9, 0.3, None]
+    assert [r.score for r in results] == [1.0, 0.0, 0.0]
+    answers = [c for c in lm.calls if c.messages[-1][1] != FOLLOWUP_QUESTION]
+    assert [c.messages[0][1] for c in answers] == ["Route the ticket."] * 3  # the answer's prompt is unchanged
+    assert len(lm.calls) == 6 and [r.confidence for r in store.rollouts(run_id)] == [0.9, 0.3, None]
 
 
 def test_without_confidence_the_reply_is_scored_as_it_is(tmp_path: Path) -> None:
@@ -105,7 +130,8 @@ def _by_hand(store: Store, run_id: str, version: int, split: str) -> tuple[float
 
 def test_brier_and_ece_of_seed_and_final_match_a_hand_computation(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "db.sqlite"))
-    cfg = config(tmp_path, quality={"confidence": True})
+    cfg = config(tmp_path, quality={"confidence_mode": "inline",
+                 "confidence": True})
     result = optimize(cfg, store=store, lm=confident_world([add(GOOD_RULE)]))
     assert result.final_version == 1 and result.final_test.accuracy.estimate == 1.0
     assert CONFIDENCE_INSTRUCTION not in result.final.render()  # the playbook never carries the instruction
@@ -134,7 +160,8 @@ def test_brier_and_ece_of_seed_and_final_match_a_hand_computation(tmp_path: Path
 def test_a_run_where_no_rollout_states_a_confidence_reports_none_not_half(tmp_path: Path) -> None:
     from tests.fakes_task import world
 
-    result = optimize(config(tmp_path, quality={"confidence": True}), store=Store(str(tmp_path / "d.sqlite")),
+    result = optimize(config(tmp_path, quality={"confidence_mode": "inline",
+                 "confidence": True}), store=Store(str(tmp_path / "d.sqlite")),
                       lm=world([add(GOOD_RULE)]))
     seed = result.calibration["seed_test"]
     assert seed["stated"] == 0 and seed["n"] == 20 and seed["brier"] is None and seed["ece"] is None
@@ -146,7 +173,8 @@ def test_confidence_off_changes_nothing(tmp_path: Path) -> None:
     off_store, on_store = Store(str(tmp_path / "off.sqlite")), Store(str(tmp_path / "on.sqlite"))
     off_lm = world([add(GOOD_RULE)])
     off = optimize(config(tmp_path), store=off_store, lm=off_lm)
-    on = optimize(config(tmp_path, quality={"confidence": True}), store=on_store, lm=world([add(GOOD_RULE)]))
+    on = optimize(config(tmp_path, quality={"confidence_mode": "inline",
+                 "confidence": True}), store=on_store, lm=world([add(GOOD_RULE)]))
     assert "calibration" not in off.summary() and "calibration" in on.summary()
     assert not any(CONFIDENCE_INSTRUCTION in req.messages[0][1] for req in off_lm.calls)
     assert all(r.confidence is None for r in off_store.rollouts(off.run_id))
@@ -158,7 +186,8 @@ def test_confidence_off_changes_nothing(tmp_path: Path) -> None:
 
 # ---- the calibration gate -----------------------------------------------------------------------------------
 def test_the_calibration_gate_rejects_an_overconfident_candidate(tmp_path: Path) -> None:
-    cfg = config(tmp_path, quality={"confidence": True, "calibration_gate": True}, budget={"max_iterations": 1})
+    cfg = config(tmp_path, quality={"confidence_mode": "inline",
+                 "confidence": True, "calibration_gate": True}, budget={"max_iterations": 1})
     store = Store(str(tmp_path / "db.sqlite"))
     result = optimize(cfg, store=store, lm=calibrated_world([add(OVERCONFIDENT)]))
     gate = store.gate_decisions(result.run_id)[0]
@@ -168,7 +197,8 @@ def test_the_calibration_gate_rejects_an_overconfident_candidate(tmp_path: Path)
 
 
 def test_without_the_calibration_gate_the_overconfident_candidate_gets_in(tmp_path: Path) -> None:
-    cfg = config(tmp_path, quality={"confidence": True}, budget={"max_iterations": 1})
+    cfg = config(tmp_path, quality={"confidence_mode": "inline",
+                 "confidence": True}, budget={"max_iterations": 1})
     result = optimize(cfg, store=Store(str(tmp_path / "db.sqlite")), lm=calibrated_world([add(OVERCONFIDENT)]))
     assert result.final_version == 1
     assert result.calibration["seed_val"]["brier"] == 0.0 and result.calibration["final_val"]["brier"] > 0.15
