@@ -38,7 +38,7 @@ def compare_cmd(
     seed: int = typer.Option(0, "--seed"),
     out_dir: str = typer.Option("benchmarks/results", "--out-dir", help="where the JSON, table and plots go"),
     work_dir: str | None = typer.Option(None, "--work-dir", help="RL checkpoints and adapter (default "
-                                        "runs/compare/<task>); reruns resume"),
+                                        "runs/out/compare/<task>); reruns resume"),
     name: str = typer.Option("compare", "--name"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the plan and estimated time, run nothing"),
     db: str | None = DbOption,

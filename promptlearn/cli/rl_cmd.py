@@ -33,7 +33,7 @@ def train_cmd(
     calibration_weight: float = typer.Option(0.0, "--calibration-weight", help="Brier term when a confidence is "
                                              "stated ('Confidence: 0.8'); 0 turns it off"),
     save_steps: int = typer.Option(25, "--save-steps"),
-    output_dir: str = typer.Option("runs/rl", "--output-dir", "-o", help="checkpoints and adapter; reruns resume"),
+    output_dir: str = typer.Option("runs/out/rl", "--output-dir", "-o", help="checkpoints and adapter; reruns resume"),
     seed: int = typer.Option(0, "--seed"),
     name: str = typer.Option("rl", "--name"),
     db: str | None = DbOption,

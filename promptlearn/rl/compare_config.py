@@ -56,7 +56,7 @@ class CompareConfig(Frozen):
     confidence: bool = Field(False, description="elicit 'Confidence: p' at evaluation; report Brier and ECE")
     seed: int = 0
     out_dir: str = "benchmarks/results"
-    work_dir: str | None = Field(None, description="RL checkpoints and adapter; default runs/compare/<task>")
+    work_dir: str | None = Field(None, description="RL checkpoints and adapter; default runs/out/compare/<task>")
 
     @model_validator(mode="after")
     def _check(self) -> CompareConfig:
@@ -85,7 +85,7 @@ class CompareConfig(Frozen):
 
     @property
     def rl_dir(self) -> Path:
-        return Path(self.work_dir or f"runs/compare/{self.task}").expanduser()
+        return Path(self.work_dir or f"runs/out/compare/{self.task}").expanduser()
 
     @property
     def learn_model(self) -> str:

@@ -36,7 +36,7 @@ class RLConfig(Frozen):
     save_steps: int = Field(25, ge=1, description="checkpoint every this many steps (and at the end)")
     keep_checkpoints: int | None = Field(2, ge=1, description="newest checkpoints kept; None keeps all (to score "
                                          "each one afterwards, as `promptlearn compare` does)")
-    output_dir: str = "runs/rl"
+    output_dir: str = "runs/out/rl"
     seed: int = 0
     calibration_weight: float = Field(0.0, ge=0, description="Brier penalty weight when a completion states "
                                       "'Confidence: p'; 0 turns it off")
