@@ -86,9 +86,11 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"| {r['concurrency']} | {walls} | {r['rollouts_per_s']} | {r['speedup']}x | "
                      f"{r['mean_call_s']} | {r['errors']} | {'yes' if r['same_outputs_as_first'] else 'no'} |")
     lines += ["", "llama-cpp-python's server generates one request at a time (one model context behind a lock).",
-              "What concurrency buys here is overlap: the client's per-call work (litellm, HTTP, JSON) and the",
-              "server's request handling run while another request generates, until the CPUs are busy. A server",
-              "that batches requests (vLLM, llama.cpp's C++ `llama-server --parallel N`) scales further. Mean call",
+              "At most, concurrency buys overlap: the client's per-call work (litellm, HTTP, JSON) and the server's",
+              "request handling run while another request generates. When client and server share 2 cores, the",
+              "generation already uses both, and more requests in flight only add contention (rollouts/s can drop).",
+              "A server that batches requests (vLLM, llama.cpp's C++ `llama-server --parallel N`) on its own",
+              "hardware scales further. Mean call",
               "time includes time queued at the server, so it grows with concurrency. Each level's runs are listed:",
               "where they differ a lot, load from outside the benchmark moved the numbers (the machine is shared).",
               ""]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from promptlearn.lm import FakeLM, LMRequest
@@ -37,16 +38,20 @@ def judge_reply(_request: LMRequest) -> str:
 
 def world(rewrites: list[str]) -> FakeLM:
     """`rewrites` are the rewriter's replies in order (JSON text, possibly invalid)."""
+    return world_with(task_answer, rewrites)
+
+
+def world_with(task: Callable[[LMRequest], str], rewrites: list[str]) -> FakeLM:
+    """The rewriter's replies in order, the stock judge, and `task` answering every task-model request."""
     queue = list(rewrites)
 
     def respond(request: LMRequest) -> str:
-        schema = request.json_schema or {}
-        props = schema.get("properties", {})
+        props = (request.json_schema or {}).get("properties", {})
         if "deltas" in props or "prompt" in props:
             return queue.pop(0) if queue else json.dumps({"deltas": []})
         if "failure_mode" in props:
             return judge_reply(request)
-        return task_answer(request)
+        return task(request)
 
     return FakeLM(respond)
 

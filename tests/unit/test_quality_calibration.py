@@ -16,7 +16,7 @@ from promptlearn.quality.calibration import CONFIDENCE_INSTRUCTION, MISSING_NOTE
 from promptlearn.rollouts import RolloutRunner
 from promptlearn.store import Store
 from promptlearn.store.quality import detail
-from tests.fakes_task import GOOD_RULE, add, judge_reply, task_answer
+from tests.fakes_task import GOOD_RULE, add, task_answer, world_with
 from tests.unit.test_optimize import config
 
 OVERCONFIDENT = "Answer with a bare label, and be sure of it."
@@ -34,14 +34,8 @@ def _label(request: LMRequest) -> str:
 def _world(rewrites: list[str], stated: Callable[[str, str, int], str | None]) -> FakeLM:
     """The scripted tickets world with a confidence line after each answer: `stated(answer, label, number)`, or
     none when it returns None. Under OVERCONFIDENT the model answers right on 7 of 10 tickets, sure every time."""
-    queue = list(rewrites)
 
     def respond(request: LMRequest) -> str:
-        props = (request.json_schema or {}).get("properties", {})
-        if "deltas" in props or "prompt" in props:
-            return queue.pop(0) if queue else json.dumps({"deltas": []})
-        if "failure_mode" in props:
-            return judge_reply(request)
         system, number, label = request.messages[0][1], _number(request), _label(request)
         if OVERCONFIDENT in system:
             wrong = LABELS[(LABELS.index(label) + 1) % 4]
@@ -50,7 +44,7 @@ def _world(rewrites: list[str], stated: Callable[[str, str, int], str | None]) -
         confidence = stated(answer, label, number)
         return answer if confidence is None else f"{answer}\nConfidence: {confidence}"
 
-    return FakeLM(respond)
+    return world_with(respond, rewrites)
 
 
 def confident_world(rewrites: list[str]) -> FakeLM:

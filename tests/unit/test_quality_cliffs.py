@@ -15,7 +15,7 @@ from promptlearn.lm import FakeLM, LMRequest
 from promptlearn.quality.cliffs import load_ood
 from promptlearn.store import Store
 from promptlearn.store.quality import detail
-from tests.fakes_task import GOOD_RULE, add, judge_reply, task_answer
+from tests.fakes_task import GOOD_RULE, add, task_answer, world_with
 from tests.unit.test_optimize import config
 
 # Perfect on the tickets, and it makes the model answer a ticket label to everything, the yes/no questions too.
@@ -29,14 +29,7 @@ def write_questions(path: Path, n: int = 40) -> Path:
 
 
 def cliff_world(rewrites: list[str]) -> FakeLM:
-    queue = list(rewrites)
-
     def respond(request: LMRequest) -> str:
-        props = (request.json_schema or {}).get("properties", {})
-        if "deltas" in props or "prompt" in props:
-            return queue.pop(0) if queue else json.dumps({"deltas": []})
-        if "failure_mode" in props:
-            return judge_reply(request)
         system, user = request.messages[0][1], request.messages[-1][1]
         if user.startswith("question"):
             return "BILLING" if CLIFF_RULE in system else ("yes" if int(user.split()[1].rstrip(":")) % 2 == 0
@@ -45,7 +38,7 @@ def cliff_world(rewrites: list[str]) -> FakeLM:
             return user.split(" about ")[-1].upper()
         return task_answer(request)
 
-    return FakeLM(respond)
+    return world_with(respond, rewrites)
 
 
 def run(tmp_path: Path, rewrites: list[str], events: list[tuple[str, dict[str, Any]]] | None = None,
