@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from promptlearn.lm import FakeLM, LMRequest
+from promptlearn.quality.calibration import FOLLOWUP_QUESTION
 
 LABELS = ["BILLING", "BUG", "ACCOUNT", "SHIPPING"]
 GOOD_RULE = "Answer with the bare label only."
@@ -51,6 +52,8 @@ def world_with(task: Callable[[LMRequest], str], rewrites: list[str]) -> FakeLM:
             return queue.pop(0) if queue else json.dumps({"deltas": []})
         if "failure_mode" in props:
             return judge_reply(request)
+        if request.messages[-1][1] == FOLLOWUP_QUESTION:  # quality.confidence asks after the answer
+            return "0.8"
         return task(request)
 
     return FakeLM(respond)

@@ -125,7 +125,7 @@ def test_runs_show_prints_every_quality_check(tmp_path: Path) -> None:
     from promptlearn.history import run_detail
 
     result, store = run(tmp_path, [add(f"{CLIFF_RULE} Always answer (A).")], confidence=True,
-                        audit_judge="fake/audit", audit_sample=3)
+                        confidence_mode="inline", audit_judge="fake/audit", audit_sample=3)
     console = Console(record=True, width=200)
     print_run_detail(console, run_detail(store, result.run_id))
     text = console.export_text()
