@@ -20,7 +20,7 @@ CRITIQUE = "The answer was a sentence, not the bare label."
 
 def make_run(folder: Path, rule: str = GOOD_RULE, critique: str = CRITIQUE, **overrides: object) -> tuple[Store, str]:
     def cite_shown_failures(prompt: str) -> str:
-        evidence = re.findall(r"^### (r\d+)", prompt, flags=re.M)
+        evidence = re.findall(r"^### (f\d+)", prompt, flags=re.M)
         return json.dumps({"deltas": [{"op": "add", "section": "formatting", "text": rule,
                                        "reason": "answers were sentences", "evidence": evidence}]})
 

@@ -46,7 +46,7 @@ def learning_world() -> FakeLM:
         if "deltas" not in (request.json_schema or {}).get("properties", {}) or replies["n"]:
             return base.complete(request).text
         replies["n"] += 1
-        shown = re.findall(r"^### (r\d+)$", "\n".join(str(m[1]) for m in request.messages), re.MULTILINE)
+        shown = re.findall(r"^### (f\d+)$", "\n".join(str(m[1]) for m in request.messages), re.MULTILINE)
         return json.dumps({"deltas": [{"op": "add", "section": "formatting", "text": GOOD_RULE,
                                        "reason": "answers were sentences", "evidence": shown[:2]}]})
 
