@@ -57,8 +57,27 @@ def markdown(data: dict[str, Any]) -> str:
         lines.append(f"| {row['arm']} | {_ci(row)} | {_diff(row['diff_vs_seed'])} | {_ood(row)} "
                      f"| {_num(row['brier'])} | {_num(row['ece'])} | {row['rollouts']} | {row['wall_s']:.0f} "
                      f"| {row['compute_s']:.0f} |")
-    lines += ["", _calibration_note(data), "", *_notes(data)]
+    lines += ["", _calibration_note(data), "", *_collapse_notes(data), *_notes(data)]
     return "\n".join(lines) + "\n"
+
+
+COLLAPSE_SHARE = 0.9  # the prompt gate's default `max_label_share`: the same yardstick for both arms
+
+
+def _collapse_notes(data: dict[str, Any]) -> list[str]:
+    """An arm whose answers collapsed onto one label gains by guessing the majority, not by learning the task:
+    say so beside the table (the prompt gate refuses such candidates; RL has no such gate)."""
+    out = []
+    for row in data["results"]:
+        answers = {k: v for k, v in (row.get("answers") or {}).items() if k != "(unparsed)"}
+        total = sum((row.get("answers") or {}).values())
+        if not answers or not total:
+            continue
+        label, count = max(answers.items(), key=lambda item: item[1])
+        if count / total >= COLLAPSE_SHARE:
+            out.append(f"- {row['arm']}: answers collapsed onto '{label}' ({count}/{total}); the majority-class "
+                       f"baseline on test is {row.get('majority_accuracy', 0):.3f}.")
+    return out
 
 
 def _calibration_note(data: dict[str, Any]) -> str:

@@ -182,6 +182,17 @@ def test_the_markdown_table_has_every_column_and_flags_cliffs() -> None:
     assert text.count("**cliff**") == 2 and "| rl | 0.500 [0.300, 0.700] | -0.200 [-0.350, -0.050] |" in text
 
 
+def test_an_arm_whose_answers_collapse_onto_one_label_is_called_out() -> None:
+    data = {"task": "bbh:x", "ood": "bbh:y", "n_test": 30, "n_ood": 30, "scorer": "choice", "budget": 48,
+            "rollouts_per_step": 8, "max_tokens": 64, "confidence": False,
+            "models": {"model": "m", "eval_backend": "hf/m", "learn_model": "local/m", "judge": "j", "rewriter": "r"},
+            "results": [{**_row("seed"), "answers": {"(unparsed)": 16, "no": 14}, "majority_accuracy": 0.6},
+                        {**_row("prompt", stop_reason="x"), "answers": {"no": 20, "yes": 10}},
+                        {**_row("rl", steps=6), "answers": {"no": 29, "yes": 1}, "majority_accuracy": 0.6}]}
+    notes = [line for line in markdown(data).splitlines() if "collapsed" in line]
+    assert notes == ["- rl: answers collapsed onto 'no' (29/30); the majority-class baseline on test is 0.600."]
+
+
 def test_a_busy_machine_gets_a_thread_hint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PROMPTLEARN_THREADS", raising=False)
     monkeypatch.setattr(compare_config.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
