@@ -1,16 +1,15 @@
 """The comparison's readable outputs, in the benchmark's format: a Markdown table and two PNG curves.
 
-Curves: test accuracy against learning rollouts, and against compute seconds. PNG when matplotlib is importable,
-else SVG drawn by the report's own chart code (as `promptlearn.bench.report` does).
+Curves: test accuracy against learning rollouts, and against compute seconds (promptlearn.report.plots: PNG with
+matplotlib, else SVG, as for the benchmark).
 """
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Any
 
-from promptlearn.report.charts import Series, line_chart
+from promptlearn.report.plots import write_accuracy_plot
 
 COLORS = {"seed": "#888888", "prompt": "#1f77b4", "rl": "#d62728"}
 AXES = {"rollouts": "task-model rollouts (learning)", "compute_s": "compute seconds (learning)"}
@@ -113,49 +112,14 @@ def series(data: dict[str, Any], x: str) -> dict[str, list[dict[str, float]]]:
     out: dict[str, list[dict[str, float]]] = {}
     for p in data["points"]:
         out.setdefault(p["arm"], []).append({"x": p[x], "y": p["accuracy"], "low": p["low"], "high": p["high"]})
-    return {arm: sorted(points, key=lambda q: q["x"]) for arm, points in out.items()}
+    return out
 
 
 def write_plots(data: dict[str, Any], out_dir: Path, name: str) -> list[Path]:
-    plt: Any = None
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        plt = importlib.import_module("matplotlib.pyplot")
-    except ImportError:
-        pass  # SVG instead
-    paths = []
-    for x, suffix in (("rollouts", "rollouts"), ("compute_s", "time")):
-        path = out_dir / f"{name}-{suffix}.{'png' if plt else 'svg'}"
-        paths.append(_png(plt, data, x, path) if plt else _svg(data, x, path))
-    return paths
+    return [write_accuracy_plot(series(data, x), COLORS, title=_title(data, x), x_label=AXES[x],
+                                y_label="test accuracy (HF backend)", stem=out_dir / f"{name}-{suffix}")
+            for x, suffix in (("rollouts", "rollouts"), ("compute_s", "time"))]
 
 
 def _title(data: dict[str, Any], x: str) -> str:
     return f"{data['task']}: test accuracy vs {'rollouts' if x == 'rollouts' else 'compute time'}"
-
-
-def _png(plt: Any, data: dict[str, Any], x: str, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=120)
-    for arm, points in series(data, x).items():
-        xs, ys = [p["x"] for p in points], [p["y"] for p in points]
-        errors = [[p["y"] - p["low"] for p in points], [p["high"] - p["y"] for p in points]]
-        ax.errorbar(xs, ys, yerr=errors, label=arm, color=COLORS.get(arm), marker="o", capsize=3)
-    ax.set(title=_title(data, x), xlabel=AXES[x], ylabel="test accuracy (HF backend)", ylim=(0, 1.03))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
-
-
-def _svg(data: dict[str, Any], x: str, path: Path) -> Path:
-    by_arm = series(data, x)
-    top = max([p["x"] for points in by_arm.values() for p in points] or [1.0])
-    lines = [Series(arm, COLORS.get(arm, "#333333"), points) for arm, points in by_arm.items()]
-    chart = line_chart(lines, title=_title(data, x), x_label=AXES[x], y_label="test accuracy",
-                       x_range=(0.0, top * 1.05 or 1.0), y_range=(0.0, 1.0), integer_x=False)
-    path.write_text(chart.replace("<svg ", '<svg xmlns="http://www.w3.org/2000/svg" ', 1) + "\n", encoding="utf-8")
-    return path
