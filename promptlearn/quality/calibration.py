@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from promptlearn.stats import paired_bootstrap
+from promptlearn.stats import brier, ece, paired_bootstrap
 
 CONFIDENCE_INSTRUCTION = (
     "After your answer, on a new last line, write `Confidence: p` where p is the probability (0 to 1) "
@@ -60,32 +60,6 @@ def read_probability(reply: str) -> float | None:
     return value if 0.0 <= value <= 1.0 else None
 
 
-def brier_score(confidences: Sequence[float], correct: Sequence[bool]) -> float:
-    """Mean squared gap between stated confidence and the 0/1 outcome: 0 is perfect, 0.25 is always-0.5."""
-    _check(confidences, correct)
-    return sum((c - float(ok)) ** 2 for c, ok in zip(confidences, correct, strict=True)) / len(confidences)
-
-
-def expected_calibration_error(confidences: Sequence[float], correct: Sequence[bool], bins: int = 10) -> float:
-    """Weighted mean |accuracy - confidence| over equal-width confidence bins (the usual 10-bin ECE)."""
-    _check(confidences, correct)
-    buckets: dict[int, list[tuple[float, bool]]] = {}
-    for c, ok in zip(confidences, correct, strict=True):
-        buckets.setdefault(min(int(c * bins), bins - 1), []).append((c, ok))
-    total = len(confidences)
-    gap = 0.0
-    for members in buckets.values():
-        mean_conf = sum(c for c, _ in members) / len(members)
-        accuracy = sum(1 for _, ok in members if ok) / len(members)
-        gap += len(members) / total * abs(accuracy - mean_conf)
-    return gap
-
-
-def _check(confidences: Sequence[float], correct: Sequence[bool]) -> None:
-    if not confidences or len(confidences) != len(correct):
-        raise ValueError("calibration needs as many confidences as outcomes, and at least one")
-
-
 MISSING_NOTE = "rollouts without a stated confidence are left out of Brier and ECE, not counted as 0.5"
 
 
@@ -99,7 +73,7 @@ def calibration_summary(confidences: Sequence[float | None], correct: Sequence[b
                                           "brier_high": None, "ece": None, "ece_low": None, "ece_high": None}
     if not pairs:
         return out
-    for name, measure in (("brier", brier_score), ("ece", expected_calibration_error)):
+    for name, measure in (("brier", brier), ("ece", ece)):
         value, low, high = _with_interval(pairs, measure, seed, n_boot)
         out.update({name: value, f"{name}_low": low, f"{name}_high": high})
     return out

@@ -19,12 +19,10 @@ from promptlearn.lm import LMRequest
 from promptlearn.lm.hf import HFLM
 from promptlearn.quality.calibration import (
     CONFIDENCE_INSTRUCTION,
-    brier_score,
-    expected_calibration_error,
     split_confidence,
 )
 from promptlearn.rollouts import task_messages
-from promptlearn.stats import PairedResult, paired_bootstrap
+from promptlearn.stats import PairedResult, brier, ece, paired_bootstrap
 from promptlearn.store import Store
 
 
@@ -57,7 +55,7 @@ def calibration(result: EvalResult) -> tuple[float | None, float | None, int]:
     if not pairs:
         return None, None, 0
     confidences, correct = [c for c, _ in pairs], [ok for _, ok in pairs]
-    return brier_score(confidences, correct), expected_calibration_error(confidences, correct), len(pairs)
+    return brier(confidences, correct), ece(confidences, correct), len(pairs)
 
 
 class HFScoring:
