@@ -25,11 +25,6 @@ $(VENV)/.installed-rl: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[rl]'
 	touch $@
 
-# The postgres extra (psycopg 3) for the store's tests and benchmark on PostgreSQL.
-$(VENV)/.installed-pg: $(VENV)/.installed
-	$(BIN)/pip install -q -e '.[postgres]'
-	touch $@
-
 install: $(VENV)/.installed
 
 demo: install
@@ -40,7 +35,7 @@ demo: install
 	$(BIN)/promptlearn report latest --out out/demo-report.html
 	@echo "report: open out/demo-report.html in a browser"
 
-test: install $(VENV)/.installed-rl $(VENV)/.installed-pg
+test: install $(VENV)/.installed-rl
 	$(BIN)/promptlearn models pull smollm2-135m
 	$(BIN)/pytest -q
 
@@ -55,7 +50,7 @@ lint: install
 	$(BIN)/ruff check promptlearn tests benchmarks
 	$(BIN)/mypy promptlearn
 
-bench: install $(VENV)/.installed-pg
+bench: install
 	$(BIN)/promptlearn models pull smollm2-135m
 	$(BIN)/promptlearn models pull qwen2.5-0.5b
 	$(BIN)/python -m benchmarks.lm_throughput
