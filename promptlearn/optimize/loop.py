@@ -289,7 +289,6 @@ class Loop:
         self.emit("done", {"run_id": self.run_id})
         return result
 
-
     # ---- calibration, capability cliffs, reward hacking (the logic lives in promptlearn/quality) ---------------
     def _cliff_check(self) -> CliffCheck:
         q = self.cfg.quality
