@@ -171,13 +171,55 @@ def _extract_word(output: str, family: tuple[str, ...]) -> str | None:
     return found[-1].casefold() if found else None
 
 
+# Options joined by "or", "nor", "/" or "vs" ("valid or invalid", "yes/no", "(A), (B) or (C)") are the model
+# restating the choice, not making it; a bare comma alone does not make a list ("Answer: C, B is out").
+_LIST_SEP = r"\s*(?:,\s*(?:n?or\s+)?|/|\bn?or\b|\bvs\b\.?|\bversus\b)\s*"
+_LIST_WORD = re.compile(r"/|\bn?or\b|\bvs\b|\bversus\b", re.IGNORECASE)
+_EMPHASIS = r"[*_\"'`“”‘’]*"  # "**Yes** or **No**" is the same list in markdown
+_LIST_PLACEHOLDER = " … "
+
+
+def _option_list(item: str, flags: int = 0) -> re.Pattern[str]:
+    item = f"{_EMPHASIS}{item}{_EMPHASIS}"
+    return re.compile(rf"{item}(?:{_LIST_SEP}{item})+", flags)
+
+
+def _word_lists(family: tuple[str, ...]) -> list[re.Pattern[str]]:
+    item = rf"\b(?:{'|'.join(family)})\b"
+    # "valid or not" offers the same choice as "valid or invalid" while naming only one option.
+    return [_option_list(item, re.IGNORECASE), re.compile(rf"{item}\s+or\s+not\b", re.IGNORECASE)]
+
+
+def _letter_lists(allowed: set[str] | None) -> list[re.Pattern[str]]:
+    # Only the question's own letters, so "N/A" is not read as options N and A of an (A)-(E) question.
+    letters = "".join(sorted(allowed)) if allowed else "A-Z"
+    item = rf"(?:\([{letters}{letters.lower()}]\)|(?<![A-Za-z])[{letters}]\)?(?![A-Za-z0-9]|['’][a-z]))"
+    return [_option_list(item)]
+
+
+def _strip_option_lists(output: str, patterns: list[re.Pattern[str]]) -> tuple[str, list[str]]:
+    """The output with every list of options blanked out, and the lists that were blanked."""
+    found: list[str] = []
+
+    def blank(match: re.Match[str]) -> str:
+        if not _LIST_WORD.search(match.group(0)):  # commas alone: see _LIST_SEP
+            return match.group(0)
+        found.append(match.group(0))
+        return _LIST_PLACEHOLDER
+
+    for pattern in patterns:
+        output = pattern.sub(blank, output)
+    return output, found
+
+
 def _allowed_letters(example: Example, target: str) -> set[str] | None:
     letters = set(_INPUT_OPTION.findall(example.input))
     return letters | {target[1]} if letters else None
 
 
 class MultipleChoice(_SafeScorer):
-    """Option letters ("(B)", "b)", "Answer: B") and yes/no, true/false, valid/invalid answers."""
+    """Option letters ("(B)", "b)", "Answer: B") and yes/no, true/false, valid/invalid answers. An output that
+    only lists the options ("valid or invalid", "(A) or (B)") chose none: it scores 0, unparsed."""
 
     def __init__(self) -> None:
         self.name = "choice"
@@ -187,7 +229,12 @@ class MultipleChoice(_SafeScorer):
         if kind is None:
             return self._as_text(output, example)
         want, family = kind
-        got = _extract_word(output, family) if family else _extract_letter(output, _allowed_letters(example, want))
+        allowed = None if family else _allowed_letters(example, want)
+        # Options the model only listed are blanked first, so an answer found is one the model actually gave.
+        text, listed = _strip_option_lists(output, _word_lists(family) if family else _letter_lists(allowed))
+        got = _extract_word(text, family) if family else _extract_letter(text, allowed)
+        if got is None and listed:
+            return Score(0.0, f"named several options ({_show(listed[-1])}) without choosing one (expected {want})")
         if got is None:
             what = "/".join(family) if family else "option letter"
             return Score(0.0, f"no {what} answer found in the output (expected {want})")

@@ -82,6 +82,7 @@ OPTIONS = "Which?\nOptions:\n(A) red\n(B) green\n(C) blue"
         "A is wrong. The answer is B, not C.",
         "I think the answer is (B) because (C) says blue.",
         "A dog would say B",
+        "Either (A) or (B). I choose (B).",
     ],
 )
 def test_choice_finds_the_letter(output: str) -> None:
@@ -132,6 +133,47 @@ def test_choice_ignores_letters_that_are_not_options() -> None:
 def test_choice_word_answers(output: str, target: str, parsed: str, value: float) -> None:
     score = MultipleChoice()(output, ex(target))
     assert (score.value, score.parsed) == (value, parsed), score.reason
+
+
+@pytest.mark.parametrize(
+    ("output", "target"),
+    [
+        ("To determine if the argument is valid or invalid, we look at the premises.", "invalid"),
+        ("To determine if the argument is valid or invalid, we look at the premises.", "valid"),
+        ("yes or no", "yes"),
+        ("Yes/No", "no"),
+        ("Is it true or false? Hard to say.", "false"),
+        ("Whether the argument is valid or not depends on premise 2.", "valid"),
+        ("The answer is yes or no.", "no"),
+        ("**Yes** or **No**", "yes"),
+    ],
+)
+def test_choice_word_listing_both_options_is_unparsed(output: str, target: str) -> None:
+    score = MultipleChoice()(output, ex(target))
+    assert (score.value, score.parsed) == (0.0, None), score.reason
+    assert score.reason.startswith("named several options") and "without choosing" in score.reason
+
+
+@pytest.mark.parametrize(
+    ("output", "target", "parsed"),
+    [
+        ("invalid. The argument affirms the consequent.", "invalid", "invalid"),
+        ("The answer is No", "no", "no"),
+        ("Valid or invalid? The premises force the conclusion, so it is valid.", "valid", "valid"),
+        ("Yes or no: the answer is no.", "no", "no"),
+        ("No. Whether yes or no matters less than why.", "no", "no"),
+    ],
+)
+def test_choice_word_chosen_after_listing_the_options(output: str, target: str, parsed: str) -> None:
+    score = MultipleChoice()(output, ex(target))
+    assert (score.value, score.parsed) == (1.0, parsed), score.reason
+
+
+@pytest.mark.parametrize("output", ["(A) or (B)", "The answer is (B) or (C).", "B/C", "(A), (B) or (C)?", "'A' or 'B'"])
+def test_choice_letter_listing_several_options_is_unparsed(output: str) -> None:
+    score = MultipleChoice()(output, ex("(B)", OPTIONS))
+    assert (score.value, score.parsed) == (0.0, None), score.reason
+    assert score.reason.startswith("named several options") and "without choosing" in score.reason
 
 
 def test_choice_word_missing() -> None:
