@@ -7,7 +7,13 @@ import pytest
 
 from promptlearn import optimize, preset
 from promptlearn.store import Store
-from tests.fakes_task import BAD_RULE, GOOD_RULE, add, world, write_dataset
+from tests.fakes_task import BAD_RULE as COLLAPSING_RULE
+from tests.fakes_task import GOOD_RULE, add, world, write_dataset
+
+# "Always answer BILLING." is not worse on accuracy: BILLING is right on a quarter of the tickets, more than the
+# chatty seed gets right, so val accuracy rises (+0.1 here). What is wrong with it is that every answer collapses
+# onto one label, and that is what the gate rejects it for.
+COLLAPSE_REASON = "rejected: answers collapsed onto 'BILLING'"
 
 
 def config(tmp_path: Path, **overrides):  # type: ignore[no-untyped-def]
@@ -32,22 +38,32 @@ def test_a_better_candidate_is_accepted_and_lifts_test_accuracy(tmp_path: Path) 
     assert statuses[0] == "seed" and statuses[1] == "accepted"
     gate = store.gate_decisions(result.run_id)[0]
     assert gate.accepted and gate.low > 0
+    assert gate.reason.startswith("gain +") and "lower bound +" in gate.reason
 
 
-def test_a_worse_candidate_is_rejected_by_the_gate(tmp_path: Path) -> None:
+def test_a_collapsing_candidate_is_rejected_though_its_val_accuracy_rises(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "db.sqlite"))
-    result = optimize(config(tmp_path), store=store, lm=world([add(BAD_RULE), add(BAD_RULE)]))
+    events: list[tuple[str, dict[str, object]]] = []
+    result = optimize(config(tmp_path), store=store, lm=world([add(COLLAPSING_RULE), add(COLLAPSING_RULE)]),
+                      on_event=lambda kind, data: events.append((kind, data)))
     assert result.final.bullets == ()
     assert result.final_version == 0
     decisions = store.gate_decisions(result.run_id)
     assert decisions and not any(d.accepted for d in decisions)
+    assert all(d.diff > 0 for d in decisions)  # the fixture does what the comment above says: accuracy rises
+    assert all(d.reason.startswith(COLLAPSE_REASON) for d in decisions), [d.reason for d in decisions]
+    emitted = [data for kind, data in events if kind == "gate"]
+    assert [e["reason"] for e in emitted] == [d.reason for d in decisions]
+    rejected = [v for v in store.versions(result.run_id) if v.status == "rejected"]
+    assert [v.note for v in rejected] == [d.reason for d in decisions]
 
 
-def test_an_ungated_run_accepts_the_harmful_rule(tmp_path: Path) -> None:
-    # The ablation shows what the gate is for: without it the harmful rule gets in.
-    result = optimize(config(tmp_path, gate={"method": "none"}), store=Store(str(tmp_path / "d.sqlite")),
-                      lm=world([add(BAD_RULE)]))
-    assert BAD_RULE in result.final.render()
+def test_an_ungated_run_accepts_the_collapsing_rule(tmp_path: Path) -> None:
+    # The ablation shows what the gate is for: without it the rule that collapses every answer gets in.
+    store = Store(str(tmp_path / "d.sqlite"))
+    result = optimize(config(tmp_path, gate={"method": "none"}), store=store, lm=world([add(COLLAPSING_RULE)]))
+    assert COLLAPSING_RULE in result.final.render()
+    assert store.gate_decisions(result.run_id)[0].reason == "ungated: accepted without a test"
 
 
 def test_an_invalid_rewriter_reply_is_recorded_not_raised(tmp_path: Path) -> None:
@@ -60,15 +76,16 @@ def test_an_invalid_rewriter_reply_is_recorded_not_raised(tmp_path: Path) -> Non
 
 
 def test_remove_and_update_deltas_apply(tmp_path: Path) -> None:
-    update = json.dumps({"deltas": [{"op": "update", "bullet_id": "for-00001", "text": BAD_RULE, "reason": "sharper"}]})
-    remove = json.dumps({"deltas": [{"op": "remove", "bullet_id": "for-00001", "text": "", "reason": "harmful"}]})
+    update = json.dumps({"deltas": [{"op": "update", "bullet_id": "for-00001", "text": COLLAPSING_RULE,
+                                     "reason": "sharper"}]})
+    remove = json.dumps({"deltas": [{"op": "remove", "bullet_id": "for-00001", "text": "", "reason": "collapses"}]})
     store = Store(str(tmp_path / "db.sqlite"))
     result = optimize(config(tmp_path, gate={"method": "none"}, budget={"max_iterations": 3}), store=store,
                       lm=world([add("Be brief."), update, remove]))
     ops = [(d.op, d.applied) for d in store.deltas(result.run_id)]
     assert ops == [("add", True), ("update", True), ("remove", True)]
     versions = store.versions(result.run_id)
-    assert BAD_RULE in versions[2].content_json and result.final.bullets == ()
+    assert COLLAPSING_RULE in versions[2].content_json and result.final.bullets == ()
 
 
 def test_critiques_record_judge_and_code_verdicts(tmp_path: Path) -> None:
@@ -164,16 +181,18 @@ def test_a_valid_delta_survives_an_invalid_sibling(tmp_path: Path) -> None:
 
 
 def test_a_close_call_draws_more_held_out_examples(tmp_path: Path) -> None:
-    # "Be concise." fixes nothing in the scripted world except by luck, so the first decision is not significant;
-    # with GOOD_RULE on a tiny val split the gain is positive but uncertain until more examples are drawn.
+    # GOOD_RULE fixes every ticket, but on a 3-example val split that is at most 3 wins: a positive gain that is
+    # not significant, so the gate draws 20 reserve examples, and on all 23 the gain is significant.
     store = Store(str(tmp_path / "db.sqlite"))
+    events: list[tuple[str, dict[str, object]]] = []
     cfg = config(tmp_path, dataset={"train": 10, "val": 3, "test": 10}, gate={"extra_examples": 20},
                  budget={"max_iterations": 1})
-    result = optimize(cfg, store=store, lm=world([add(GOOD_RULE)]))
+    result = optimize(cfg, store=store, lm=world([add(GOOD_RULE)]), on_event=lambda k, d: events.append((k, d)))
     extra = [r for r in store.rollouts(result.run_id) if r.split == "val_extra"]
     assert len(extra) == 40  # 20 examples, scored under the current and the candidate playbook
     assert store.gate_decisions(result.run_id)[0].n == 23
     assert result.final_version == 1
+    assert ("note", {"text": "close call on v1: drew 20 more held-out examples"}) in events
 
 
 def test_the_token_budget_prunes_and_near_duplicates_are_dropped(tmp_path: Path) -> None:
