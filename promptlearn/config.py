@@ -64,6 +64,8 @@ class DatasetConfig(Frozen):
     train: int | float = Field(24, gt=0, description="a count, or a fraction of the dataset")
     val: int | float = Field(30, gt=0)
     test: int | float = Field(40, gt=0)
+    split_column: str | None = Field(None, description="a column holding each row's own split (train / val / "
+                                     "test): parts are drawn within it, so predefined splits are kept")
 
 
 class BudgetConfig(Frozen):
@@ -82,6 +84,10 @@ class GateConfig(Frozen):
     extra_examples: int = Field(0, ge=0, description="more val examples drawn when the decision is close")
     max_label_share: float = Field(0.9, gt=0, le=1.0, description="reject candidates whose answers collapse "
                                    "onto one label more than this share (and more than the data does)")
+    drift_check: bool = Field(True, description="reject a candidate whose answer distribution moves away from "
+                              "the val targets' beyond sampling noise (a gain from leaning on one label)")
+    alpha_spending: bool = Field(True, description="test the k-th validated candidate at alpha*6/(pi^2 k^2), so "
+                                 "trying many candidates on one val set does not inflate false acceptances")
 
 
 class LearnConfig(Frozen):
@@ -95,6 +101,14 @@ class LearnConfig(Frozen):
     playbook_max_tokens: int = Field(400, ge=20)
     dedupe_threshold: float = Field(0.7, gt=0, le=1)
     temperature: float = Field(0.7, ge=0, le=2, description="rewriter sampling; candidates differ by seed")
+    worked_examples: int = Field(4, ge=0, le=16, description="a candidate of up to this many worked examples "
+                                 "(failed training inputs with their correct answers) each iteration; 0: off")
+    screen: bool = Field(True, description="score candidates on the batch's failures and a few successes first; "
+                         "only one that fixes more than it breaks is validated")
+    screen_successes: int = Field(2, ge=0, description="correct answers added to the screening set")
+    screen_min_net: int = Field(1, ge=0, description="fixed minus broken a candidate needs on the screening set")
+    merge: bool = Field(True, description="also screen the union of the two best screened candidates")
+    validate_top: int = Field(1, ge=1, le=8, description="screened candidates validated per iteration, best first")
 
 
 class QualityConfig(Frozen):

@@ -13,14 +13,16 @@ the test split is counted apart (`test_rollouts`), the same for every arm.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from promptlearn.bench.peers import gepa_arm, miprov2_arm
+from promptlearn.bench.peers import CHECKPOINTS, gepa_arm, miprov2_arm
 from promptlearn.bench.task import ArmResult, BenchTask, Clock, score_on_test
 from promptlearn.config import RunConfig
+from promptlearn.evaluate import EvalResult
 from promptlearn.lm import LM
 from promptlearn.optimize import OptimizeResult, optimize
+from promptlearn.playbook import Playbook
 from promptlearn.store import Store
 
 Arm = Callable[[BenchTask, int, LM | None], ArmResult]
@@ -41,7 +43,41 @@ def _promptlearn(arm: str, task: BenchTask, budget: int, lm_inner: LM | None, **
     store = task.store()
     previous = stored_run(store, config)
     result = optimize(None if previous else config, resume=previous, store=store, lm=lm_inner)
-    return from_optimize(arm, task, budget, result, clock.elapsed())
+    scored = from_optimize(arm, task, budget, result, clock.elapsed())
+    scored.checkpoints = score_checkpoints(task, store, result, lm_inner, arm,
+                                           tuple(n for n in CHECKPOINTS if n < budget))
+    return scored
+
+
+def checkpoint_versions(store: Store, run_id: str, points: Sequence[int] = CHECKPOINTS) -> dict[int, int]:
+    """The version the loop would have returned after N learning rollouts (train and val, test apart): the last
+    version accepted by then. A version counts as accepted once all its validation rollouts are spent."""
+    rows = sorted(store.rollouts(run_id), key=lambda r: r.id or 0)
+    accepted = {v.number for v in store.versions(run_id) if v.status == "accepted"}
+    spent, accepted_at = 0, {0: 0}
+    for row in rows:
+        if row.split == "test":
+            continue
+        spent += 1
+        if row.version_number in accepted and row.split.startswith("val"):
+            accepted_at[row.version_number] = spent
+    return {n: max((v for v, at in accepted_at.items() if at <= n), key=lambda v: accepted_at[v]) for n in points}
+
+
+def score_checkpoints(task: BenchTask, store: Store, result: OptimizeResult, lm_inner: LM | None,
+                      arm: str, points: Sequence[int]) -> dict[int, EvalResult]:
+    out = {}
+    for n, version in checkpoint_versions(store, result.run_id, points).items():
+        if version == result.final_version:
+            out[n] = result.final_test
+        elif version == 0:
+            out[n] = result.seed_test
+        else:
+            row = store.get_version(result.run_id, version)
+            assert row is not None
+            prompt = Playbook.from_json(row.content_json).render()
+            out[n] = score_on_test(task, prompt, lm_inner, f"{arm}-at{n}").result
+    return out
 
 
 def stored_run(store: Store, config: RunConfig) -> str | None:
@@ -56,8 +92,11 @@ def from_optimize(arm: str, task: BenchTask, budget: int, result: OptimizeResult
     test_rollouts = len(result.seed_test.results) * (1 if result.final_version == 0 else 2)
     calls = {role: int(s["calls"]) for role, s in result.spend.items()}
     calls["test"] = test_rollouts
+    reflection = [s for role, s in result.spend.items() if role != "task"]
     return ArmResult(
         arm=arm, task=task.name, seed=task.seed, budget=budget, test=result.final_test, prompt=result.prompt,
+        reflection_calls=int(sum(s["calls"] for s in reflection)),
+        reflection_tokens=int(sum(s["tokens"] for s in reflection)),
         rollouts=result.rollouts - test_rollouts, test_rollouts=test_rollouts,
         tokens=int(sum(s["tokens"] for s in result.spend.values())),
         lm_seconds=sum(s["lm_seconds"] for s in result.spend.values()), wall_s=wall_s, calls=calls,

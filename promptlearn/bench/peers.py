@@ -1,34 +1,35 @@
-"""The peers, run for real: DSPy's GEPA and MIPROv2 on `dspy.Predict("input -> answer")`, through our seam.
+"""The peers, run for real and as their users run them: DSPy's GEPA and MIPROv2 on `dspy.Predict("input ->
+answer")`, through our seam.
 
 The program's instructions start as the task's seed prompt; the metric is promptlearn's scorer (GEPA also gets
-its reason as feedback text); the optimized instructions are then scored by promptlearn's `evaluate` on the same
-test split as every other arm. Task-model calls are counted at the seam and stop at the rollout budget.
+its reason as feedback text). GEPA gets `max_metric_calls` = the budget and MIPROv2 runs `auto="light"` with DSPy's
+default demo settings; nothing is capped at our seam, and what each really spent is reported. The compiled
+program (its adapter, instructions and demos) is then scored on the same test split as every other arm, as a
+user would deploy it.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from promptlearn.bench.seam import SeamEngine, dspy_lm
-from promptlearn.bench.task import ArmResult, BenchTask, Clock, score_on_test
+from promptlearn.bench.task import ArmResult, BenchTask, Clock
 from promptlearn.data import Example, Scorer
 from promptlearn.errors import ConfigError
+from promptlearn.evaluate import EvalResult, summarize
 from promptlearn.lm import LM, build_lm
 from promptlearn.optimize.budget import Meter
-from promptlearn.rollouts import safe_score
+from promptlearn.rollouts import RolloutResult, safe_score
 
-# MIPROv2's "light" setting, instructions only: 6 candidates, 9 trials (what auto="light" picks for one predictor).
-MIPRO_LIGHT_CANDIDATES, MIPRO_LIGHT_TRIALS = 6, 9
-BOOTSTRAP_PEEK = 12  # expected train examples MIPROv2's demo bootstrapping runs per set before it has its demos
 GEPA_MINIBATCH = 3  # GEPA's reflection minibatch (its default)
 NO_ERROR_LIMIT = 10**9  # an answer DSPy cannot parse scores 0 (as in GEPA), it does not abort MIPROv2's evaluation
+CHECKPOINTS = (50, 100)  # learning rollouts at which each arm's returned version is also scored on test
 
 
 class PeerRun:
     """The DSPy side of one arm: data as dspy.Examples, the two seam LMs, the metric and the program."""
 
-    def __init__(self, name: str, task: BenchTask, budget: int, lm_inner: LM | None):
+    def __init__(self, name: str, task: BenchTask, budget: int, lm_inner: LM | None, cap: int | None = None):
         import dspy
 
         self.name, self.task, self.budget, self.lm_inner = name, task, budget, lm_inner
@@ -41,29 +42,55 @@ class PeerRun:
         self.meter = Meter()
         base = build_lm(self.store, self.run_id, inner=lm_inner, api_base=task.models.api_base)
         models = task.models
-        self.task_engine = SeamEngine(base, self.meter, "task", models.task, models.task_max_tokens, cap=budget)
+        self.task_engine = SeamEngine(base, self.meter, "task", models.task, models.task_max_tokens, cap=cap)
         self.reflect_engine = SeamEngine(base, self.meter, "reflection", models.rewriter, task.reflection_max_tokens)
+        # Test scoring is metered apart: it is not learning.
+        self.test_engine = SeamEngine(base, Meter(), "test", models.task, models.task_max_tokens)
         self.task_lm, self.reflect_lm = dspy_lm(self.task_engine), dspy_lm(self.reflect_engine)
+        self.test_lm = dspy_lm(self.test_engine)
         self.trainset = [to_dspy(e) for e in self.splits.train.examples]
         self.valset = [to_dspy(e) for e in self.splits.val.examples]
         self.program = dspy.Predict(dspy.Signature("input -> answer", task.system_prompt))
 
-    def finish(self, compiled: Any, notes: dict[str, Any]) -> ArmResult:
-        prompt = instructions_of(compiled)
-        test = score_on_test(self.task, prompt, self.lm_inner, self.name)
+    def score_program(self, program: Any) -> EvalResult:
+        """The compiled program on the test split, through DSPy (adapter, instructions, demos), scored by
+        promptlearn's scorer. A reply DSPy cannot parse is an unparsed answer (score 0), not a crash."""
+        import dspy
+
+        results = []
+        with dspy.context(lm=self.test_lm):
+            for example in self.splits.test.examples:
+                error = None
+                try:
+                    output = answer_of(program(input=example.input))
+                except Exception as exc:  # DSPy's adapter failed to parse the reply: this example scores 0
+                    output, error = "", f"{type(exc).__name__}: {str(exc)[:200]}"
+                score = safe_score(self.scorer, output, example)
+                results.append(RolloutResult(example, output, score.value, error or score.reason, score.parsed,
+                                             error=error))
+        return summarize(results, self.run_id)
+
+    def finish(self, compiled: Any, notes: dict[str, Any], checkpoints: dict[int, Any] | None = None) -> ArmResult:
+        prompt = program_text(compiled)
         spend = self.meter.as_dict()
+        test = self.score_program(compiled)
+        scored = {n: self.score_program(p) for n, p in (checkpoints or {}).items()}
+        test_spend = self.test_engine.meter.as_dict().get("test", {})
         self.store.finish_run(self.run_id, "completed", {"prompt": prompt, "spend": spend})
         calls = {role: int(s["calls"]) for role, s in spend.items()}
-        calls["test"] = test.calls
-        notes = {**notes, "refused_over_budget": self.task_engine.refused,
+        calls["test"] = int(test_spend.get("calls", 0))
+        reflection = spend.get("reflection", {})
+        notes = {**notes, "refused_over_budget": self.task_engine.refused, "demos": demo_count(compiled),
                  "fresh_calls": {role: int(s["fresh_calls"]) for role, s in spend.items()}}
         return ArmResult(
-            arm=self.name, task=self.task.name, seed=self.task.seed, budget=self.budget, test=test.result,
-            prompt=prompt, rollouts=calls.get("task", 0), test_rollouts=test.calls,
-            tokens=int(sum(s["tokens"] for s in spend.values())) + test.tokens,
-            lm_seconds=sum(s["lm_seconds"] for s in spend.values()) + test.lm_seconds, wall_s=self.clock.elapsed(),
-            calls=calls, fresh_calls=sum(notes["fresh_calls"].values()) + test.fresh_calls,
-            run_ids=[self.run_id, test.result.run_id or ""], notes=notes)
+            arm=self.name, task=self.task.name, seed=self.task.seed, budget=self.budget, test=test,
+            prompt=prompt, rollouts=calls.get("task", 0), test_rollouts=calls["test"],
+            tokens=int(sum(s["tokens"] for s in spend.values()) + test_spend.get("tokens", 0)),
+            lm_seconds=sum(s["lm_seconds"] for s in spend.values()) + float(test_spend.get("lm_seconds", 0.0)),
+            wall_s=self.clock.elapsed(), calls=calls,
+            fresh_calls=sum(notes["fresh_calls"].values()) + int(test_spend.get("fresh_calls", 0)),
+            run_ids=[self.run_id], notes=notes, checkpoints=scored,
+            reflection_calls=int(reflection.get("calls", 0)), reflection_tokens=int(reflection.get("tokens", 0)))
 
 
 def to_dspy(example: Example) -> Any:
@@ -109,43 +136,52 @@ def instructions_of(program: Any) -> str:
     return str(program.predictors()[0].signature.instructions)
 
 
-def gepa_metric_calls(budget: int, n_val: int) -> int:
-    """GEPA checks its budget between iterations, and one iteration scores two minibatches and maybe the whole
-    valset: leave room for that overshoot, so its last accepted candidate is scored in full within the budget."""
-    return max(1, budget - n_val - 2 * GEPA_MINIBATCH)
+def demo_count(program: Any) -> int:
+    return len(getattr(program.predictors()[0], "demos", None) or [])
+
+
+def program_text(program: Any) -> str:
+    """The instructions, then the demos the program carries (what a user would read to see what was learned)."""
+    lines = [instructions_of(program)]
+    for demo in getattr(program.predictors()[0], "demos", None) or []:
+        lines.append(f"Example: {demo.get('input', '')!s} -> {demo.get('answer', '')!s}")
+    return "\n".join(lines)
+
+
+def gepa_checkpoints(detailed: Any, points: tuple[int, ...] = CHECKPOINTS) -> dict[int, Any]:
+    """The program GEPA would have returned after N metric calls: the best-on-val candidate discovered by then
+    (ties go to the earliest, as GEPA's own best_idx does)."""
+    if detailed is None:
+        return {}
+    found = list(zip(detailed.discovery_eval_counts, detailed.val_aggregate_scores, detailed.candidates,
+                     strict=False))
+    out = {}
+    for n in points:
+        known = [(score, -i, cand) for i, (count, score, cand) in enumerate(found) if count <= n]
+        if known:
+            out[n] = max(known, key=lambda t: (t[0], t[1]))[2]
+    return out
 
 
 def gepa_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
-    """dspy.GEPA (Pareto selection, merges, minibatch 3), reflecting with the task's rewriter model."""
+    """dspy.GEPA as its users run it: `max_metric_calls` = the budget, Pareto selection, merges, minibatch 3,
+    reflecting with the task's rewriter model. Not capped at our seam: it spends what it spends (reported)."""
     import dspy
 
     run = PeerRun("gepa", task, budget, lm_inner)
-    calls = gepa_metric_calls(budget, len(run.valset))
-    optimizer = dspy.GEPA(metric=feedback_metric(run.scorer), max_metric_calls=calls, reflection_lm=run.reflect_lm,
+    optimizer = dspy.GEPA(metric=feedback_metric(run.scorer), max_metric_calls=budget, reflection_lm=run.reflect_lm,
                           reflection_minibatch_size=GEPA_MINIBATCH, num_threads=1, seed=task.seed,
-                          track_stats=False)
+                          track_stats=True)
     with dspy.context(lm=run.task_lm):
         compiled = optimizer.compile(run.program, trainset=run.trainset, valset=run.valset)
-    return run.finish(compiled, {"max_metric_calls": calls})
-
-
-def mipro_settings(budget: int, n_train: int, n_val: int) -> dict[str, int]:
-    """MIPROv2 "light" (6 candidates, 9 full-valset trials), shrunk until its task-model calls fit `budget`:
-    demo bootstrapping (used only to inform the proposer) + the seed's valset score + one valset per trial."""
-    candidates = MIPRO_LIGHT_CANDIDATES
-
-    def bootstrap(n: int) -> int:
-        return (n - 1) * min(n_train, BOOTSTRAP_PEEK)
-
-    while candidates > 2 and bootstrap(candidates) + 2 * n_val > budget:
-        candidates -= 1
-    light_trials = int(max(2 * math.log2(candidates), 1.5 * candidates))
-    affordable = (budget - bootstrap(candidates) - n_val) // max(1, n_val)
-    return {"num_candidates": candidates, "num_trials": max(1, min(light_trials, MIPRO_LIGHT_TRIALS, affordable))}
+    detailed = getattr(compiled, "detailed_results", None)
+    notes = {"max_metric_calls": budget, "candidates": len(getattr(detailed, "candidates", []) or [])}
+    return run.finish(compiled, notes, gepa_checkpoints(detailed, tuple(n for n in CHECKPOINTS if n < budget)))
 
 
 def miprov2_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
-    """dspy.MIPROv2, zero-shot (instructions only), sized to the rollout budget by `mipro_settings`."""
+    """dspy.MIPROv2 as its users run it: `auto="light"` with DSPy's default demo settings (bootstrapped and
+    labelled demos), uncapped; plotted at the rollouts it actually spent (`budget` is not its limit)."""
     import dspy
 
     try:
@@ -153,12 +189,9 @@ def miprov2_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
     except ImportError:
         raise ConfigError("the miprov2 arm needs optuna: pip install optuna==5.0.0") from None
     run = PeerRun("miprov2", task, budget, lm_inner)
-    settings = mipro_settings(budget, len(run.trainset), len(run.valset))
     optimizer = dspy.MIPROv2(metric=score_metric(run.scorer), prompt_model=run.reflect_lm, task_model=run.task_lm,
-                             auto=None, num_candidates=settings["num_candidates"], max_bootstrapped_demos=0,
-                             max_labeled_demos=0, num_threads=1, seed=task.seed, verbose=False, track_stats=False,
+                             auto="light", num_threads=1, seed=task.seed, verbose=False, track_stats=False,
                              max_errors=NO_ERROR_LIMIT)
     with dspy.context(lm=run.task_lm):
-        compiled = optimizer.compile(run.program, trainset=run.trainset, valset=run.valset,
-                                     num_trials=settings["num_trials"], minibatch=False)
-    return run.finish(compiled, settings)
+        compiled = optimizer.compile(run.program, trainset=run.trainset, valset=run.valset)
+    return run.finish(compiled, {"auto": "light"})

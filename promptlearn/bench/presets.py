@@ -9,10 +9,11 @@ after a 200-token prompt takes about 2.5 s) and about 25 s for a 1.5B call of 50
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from promptlearn.bench.arms import ARMS
-from promptlearn.bench.peers import GEPA_MINIBATCH, gepa_metric_calls, mipro_settings
+from promptlearn.bench.peers import CHECKPOINTS, GEPA_MINIBATCH
 from promptlearn.bench.task import BenchTask
 from promptlearn.config import LearnConfig, ModelsConfig
 from promptlearn.errors import ConfigError
@@ -20,6 +21,7 @@ from promptlearn.errors import ConfigError
 TASK_CALL_S = 2.5
 REFLECT_CALL_S = 25.0
 MIPRO_VIEW_BATCH = 10  # MIPROv2's dataset summarizer reads the train split 10 examples per call
+MIPRO_LIGHT_CANDIDATES = 6  # instruction candidates MIPROv2's auto="light" proposes
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,12 @@ class BenchPreset:
     arms: tuple[str, ...] = tuple(ARMS)
     seeds: int = 1
     notes: str = ""
+    out_name: str = ""  # results file stem; default `peers-<name>`
+    reuse_peers: bool = False  # keep the peers' results in `<out>-peers/` and reuse them while they match
+
+    @property
+    def results_name(self) -> str:
+        return self.out_name or f"peers-{self.name}"
 
     def estimate_s(self, arms: tuple[str, ...] | None = None, budget: int | None = None, seeds: int | None = None,
                    tasks: tuple[BenchTask, ...] | None = None) -> float:
@@ -53,11 +61,13 @@ def _seconds(task: BenchTask, arm: str, budget: int) -> float:
         reflect = iterations * (learn.max_failures + 1 + 2 * learn.candidates)  # judge calls, rewriter + one retry
         return task_calls * TASK_CALL_S + reflect * REFLECT_CALL_S + test
     if arm == "gepa":
-        iterations = max(0, (gepa_metric_calls(budget, task.val) - task.val) // (2 * GEPA_MINIBATCH))
-        return budget * TASK_CALL_S + max(1, iterations) * REFLECT_CALL_S + test
-    settings = mipro_settings(budget, task.train, task.val)  # miprov2
-    proposer = math.ceil(task.train / MIPRO_VIEW_BATCH) + 1 + 2 + settings["num_candidates"]
-    return budget * TASK_CALL_S + proposer * REFLECT_CALL_S + test
+        iterations = max(0, (budget - task.val) // (2 * GEPA_MINIBATCH))
+        return budget * TASK_CALL_S + max(1, iterations) * REFLECT_CALL_S + test * (1 + len(CHECKPOINTS))
+    # miprov2, auto="light": 6 candidates, demo bootstrapping over the train split, 10 trials on minibatches of
+    # up to 35 val examples plus full evaluations: about 10 val passes; it is not held to `budget`.
+    mipro_calls = task.train + 10 * min(task.val, 35) + task.val
+    proposer = math.ceil(task.train / MIPRO_VIEW_BATCH) + 1 + 2 + MIPRO_LIGHT_CANDIDATES
+    return mipro_calls * TASK_CALL_S + proposer * REFLECT_CALL_S + test
 
 
 def _learn(task: BenchTask) -> dict[str, int]:
@@ -74,19 +84,37 @@ def bbh(name: str, train: int = 10, val: int = 10, test: int = 20, **learn: int)
                      models=CPU_MODELS, promptlearn={**CPU_LEARN, **learn}, reflection_max_tokens=256)
 
 
+def learn_preset() -> BenchPreset:
+    from promptlearn.bench.learn import LEARN_BUDGET, LEARN_MODELS, learn_tasks
+
+    return BenchPreset(
+        name="learn", tasks=learn_tasks(), budget=LEARN_BUDGET, models=LEARN_MODELS,
+        arms=("seed", "promptlearn", "gepa", "miprov2", "full_rewrite", "add_only"), out_name="learn",
+        reuse_peers=True,
+        notes="two CLINC150 domains, one BBH task and rules-json; 150 learning rollouts per arm; checkpoints at "
+              "50 and 100 rollouts; the peers' test results are reused while their fingerprint matches.")
+
+
 PRESETS: dict[str, BenchPreset] = {
     "cpu": BenchPreset(
         name="cpu",
         tasks=(bbh("navigate"), bbh("sports_understanding"), bbh("boolean_expressions")),
         budget=30, models=CPU_MODELS,
         notes="train 10 / val 10 / test 20 per task; 30 learning rollouts per arm; one seed. Small on purpose: "
-              "about an hour on 2 cores. Intervals are wide at n=20; use more seeds or a GPU for firm claims."),
+              "about 80 minutes on 2 cores (MIPROv2 light is not held to the budget). Intervals are wide at n=20; "
+              "use more seeds or a GPU for firm claims."),
 }
 
 
+# Presets that read the shared data folder are built when asked for, so importing the package never needs it.
+LAZY_PRESETS: dict[str, Callable[[], BenchPreset]] = {"learn": learn_preset}
+
+
 def get_preset(name: str) -> BenchPreset:
+    if name in LAZY_PRESETS:
+        return LAZY_PRESETS[name]()
     if name not in PRESETS:
-        raise ConfigError(f"unknown bench preset '{name}' (choose from {', '.join(PRESETS)})")
+        raise ConfigError(f"unknown bench preset '{name}' (choose from {', '.join([*PRESETS, *LAZY_PRESETS])})")
     return PRESETS[name]
 
 

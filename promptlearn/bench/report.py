@@ -18,27 +18,39 @@ def _diff(d: dict[str, Any] | None) -> str:
     return "" if d is None else f"{d['diff']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
 
 
+def _answers(row: dict[str, Any], top: int = 3) -> str:
+    answers = row.get("answers") or {}
+    total = max(1, sum(answers.values()))
+    shown = [f"{label} {count / total:.0%}" for label, count in list(answers.items())[:top] if label != "(unparsed)"]
+    return ", ".join(shown) + f"; unparsed {answers.get('(unparsed)', 0) / total:.0%}"
+
+
+def _curve(row: dict[str, Any]) -> str:
+    return ", ".join(f"{c['rollouts']}: {c['accuracy']:.3f}" for c in row.get("checkpoints") or [])
+
+
 def markdown(data: dict[str, Any]) -> str:
     models = data["models"]
     lines = [f"# Benchmark `{data['name']}`", "",
-             f"Task model `{models['task']}`, reflection/rewriter model `{models['rewriter']}`; seeds "
+             f"Task model `{models['task']}`, reflection/rewriter/judge model `{models['rewriter']}`; seeds "
              f"{', '.join(map(str, data['seeds']))}; rollout budgets {', '.join(map(str, data['budgets']))} "
-             "(task-model calls spent learning; scoring on the test split is counted apart).", "",
+             "(task-model calls spent learning, on train and val; scoring on the test split is counted apart).", "",
              "Accuracy on the test split no arm learned from, with a 95% interval; differences are paired over the "
-             "same test examples (bootstrap, 95%). Overhead is wall time minus time spent waiting on a model.", "",
-             "| task | arm | budget | test accuracy [95% CI] | vs seed | vs GEPA | rollouts | tokens | LM s "
-             "| overhead s | prompt tokens |",
-             "| --- | --- | ---: | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+             "same test examples (bootstrap, 95%). Reflection = judge, rewriter, GEPA's reflection and MIPROv2's "
+             "proposer calls. Majority = always giving the test split's most common answer. Overhead is wall time "
+             "minus time spent waiting on a model.", "",
+             "| task | arm | test accuracy [95% CI] | vs seed | vs GEPA | majority | answers (top; unparsed) "
+             "| learning rollouts | at 50 / 100 | reflection calls | reflection tokens | wall s | LM s "
+             "| prompt tokens |",
+             "| --- | --- | --- | --- | --- | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
     for row in data["results"]:
+        below = " (below majority)" if row["accuracy"] < row["majority_accuracy"] else ""
         lines.append(
-            f"| {row['task']} | {row['arm']} | {row['budget'] or ''} | {row['accuracy']:.3f} [{row['low']:.3f}, "
-            f"{row['high']:.3f}] (n={row['n']}) | {_diff(row['diff_vs_seed'])} | {_diff(row['diff_vs_gepa'])} "
-            f"| {row['rollouts']:.0f} | {row['tokens']:,.0f} | {row['lm_seconds']:.1f} | {row['overhead_s']:.1f} "
-            f"| {row['playbook_tokens']:.0f} |")
-    lines += ["", "Majority-class baseline on test (always the most common answer):", ""]
-    for row in data["results"]:
-        if row["arm"] == "seed":
-            lines.append(f"- {row['task']}: {row['majority_accuracy']:.3f}")
+            f"| {row['task']} | {row['arm']} | {row['accuracy']:.3f} [{row['low']:.3f}, {row['high']:.3f}] "
+            f"(n={row['n']}){below} | {_diff(row['diff_vs_seed'])} | {_diff(row['diff_vs_gepa'])} "
+            f"| {row['majority_accuracy']:.3f} | {_answers(row)} | {row['rollouts']:.0f} | {_curve(row)} "
+            f"| {row.get('reflection_calls', 0):.0f} | {row.get('reflection_tokens', 0):,.0f} | {row['wall_s']:.0f} "
+            f"| {row['lm_seconds']:.0f} | {row['playbook_tokens']:.0f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -52,8 +64,10 @@ def series_by_arm(data: dict[str, Any], task: str) -> dict[str, list[dict[str, f
     out: dict[str, list[dict[str, float]]] = {}
     for row in data["results"]:
         if row["task"] == task:
-            out.setdefault(row["arm"], []).append({"x": row["rollouts"], "y": row["accuracy"], "low": row["low"],
-                                                   "high": row["high"]})
+            series = out.setdefault(row["arm"], [])
+            series.extend({"x": c["rollouts"], "y": c["accuracy"], "low": c["low"], "high": c["high"]}
+                          for c in row.get("checkpoints") or [] if c["rollouts"] < row["rollouts"])
+            series.append({"x": row["rollouts"], "y": row["accuracy"], "low": row["low"], "high": row["high"]})
     return out
 
 

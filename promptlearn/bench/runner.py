@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from promptlearn.bench import peer_cache
 from promptlearn.bench.arms import ARMS
 from promptlearn.bench.ledger import with_recorded_cost
 from promptlearn.bench.report import write_markdown, write_plots
@@ -30,9 +31,10 @@ OnResult = Callable[[ArmResult], None]
 def run_bench(tasks: Sequence[BenchTask], arms: Sequence[str] = tuple(ARMS), seeds: Sequence[int] = (0,),
               budget: int | Sequence[int] = 150, models: ModelsConfig | None = None, out_name: str = "peers", *,
               lm_inner: LM | None = None, out_dir: str | Path = RESULTS_DIR,
-              on_result: OnResult | None = None) -> dict[str, Any]:
+              on_result: OnResult | None = None, peer_cache: str | Path | None = None) -> dict[str, Any]:
     """Run the arms (the seed arm always: it is the baseline), write `<out_dir>/<out_name>.json|.md` and plots,
-    and return the JSON's content. `lm_inner` replaces the real models (a FakeLM in tests)."""
+    and return the JSON's content. `lm_inner` replaces the real models (a FakeLM in tests). With `peer_cache`, the
+    peers' results are read from (and written to) that folder while their fingerprint matches (`peer_cache.py`)."""
     budgets = [budget] if isinstance(budget, int) else list(budget)
     unknown = [a for a in arms if a not in ARMS]
     if unknown or not tasks or not seeds or not budgets or min(budgets) < 1:
@@ -43,10 +45,10 @@ def run_bench(tasks: Sequence[BenchTask], arms: Sequence[str] = tuple(ARMS), see
     for base in tasks:
         for seed in seeds:
             task = replace(base, seed=seed, models=models or base.models)
-            baseline = _run(ARMS["seed"], task, 0, lm_inner, on_result)
-            runs.append(baseline)
+            cache = Path(peer_cache) if peer_cache is not None else None
+            runs.append(_run("seed", task, 0, lm_inner, on_result, cache))
             for b in budgets:
-                runs.extend(_run(ARMS[arm], task, b, lm_inner, on_result) for arm in chosen[1:])
+                runs.extend(_run(arm, task, b, lm_inner, on_result, cache) for arm in chosen[1:])
     data = assemble(runs, chosen, budgets, list(seeds), models or tasks[0].models, out_name)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -56,9 +58,12 @@ def run_bench(tasks: Sequence[BenchTask], arms: Sequence[str] = tuple(ARMS), see
     return data
 
 
-def _run(arm: Callable[..., ArmResult], task: BenchTask, budget: int, lm_inner: LM | None,
-         on_result: OnResult | None) -> ArmResult:
-    result = with_recorded_cost(task.store(), task, arm(task, budget, lm_inner))
+def _run(arm: str, task: BenchTask, budget: int, lm_inner: LM | None, on_result: OnResult | None,
+         cache: Path | None) -> ArmResult:
+    reused = peer_cache.load(cache, task, arm, budget) if cache and arm in peer_cache.PEER_ARMS else None
+    result = reused or with_recorded_cost(task.store(), task, ARMS[arm](task, budget, lm_inner))
+    if cache and arm in peer_cache.PEER_ARMS and reused is None:
+        peer_cache.save(cache, task, result)
     if on_result:
         on_result(result)
     return result
@@ -100,14 +105,31 @@ def summarize_cell(cell: Sequence[ArmResult], seed_runs: Sequence[ArmResult],
         "wall_s": _mean([r.wall_s for r in cell]), "overhead_s": _mean([r.overhead_s for r in cell]),
         "playbook_tokens": _mean([token_count(r.prompt) for r in cell]),
         "majority_accuracy": _mean([r.test.majority_accuracy for r in cell]), "answers": answers,
+        "unparsed_share": answers.get("(unparsed)", 0) / max(1, sum(answers.values())),
+        "reflection_calls": _mean([r.reflection_calls for r in cell]),
+        "reflection_tokens": _mean([r.reflection_tokens for r in cell]),
+        "checkpoints": _checkpoints(cell),
     }
+
+
+def _checkpoints(cell: Sequence[ArmResult]) -> list[dict[str, Any]]:
+    """Test accuracy of the version each run would have returned after N learning rollouts, pooled over seeds."""
+    points = sorted({n for r in cell for n in r.checkpoints})
+    out = []
+    for n in points:
+        scores = [res.score for r in cell if n in r.checkpoints for res in r.checkpoints[n].results]
+        acc = mean_ci(scores)
+        out.append({"rollouts": n, "accuracy": acc.estimate, "low": acc.low, "high": acc.high, "n": acc.n})
+    return out
 
 
 def run_record(r: ArmResult) -> dict[str, Any]:
     return {"task": r.task, "arm": r.arm, "seed": r.seed, "budget": r.budget, "accuracy": r.test.accuracy.estimate,
             "rollouts": r.rollouts, "test_rollouts": r.test_rollouts, "tokens": r.tokens, "lm_seconds": r.lm_seconds,
             "wall_s": r.wall_s, "overhead_s": r.overhead_s, "playbook_tokens": token_count(r.prompt),
-            "calls": r.calls, "prompt": r.prompt, "run_ids": r.run_ids, "notes": r.notes}
+            "calls": r.calls, "prompt": r.prompt, "run_ids": r.run_ids, "notes": r.notes,
+            "reflection_calls": r.reflection_calls, "reflection_tokens": r.reflection_tokens,
+            "checkpoints": {str(n): e.accuracy.estimate for n, e in sorted(r.checkpoints.items())}}
 
 
 def assemble(runs: Sequence[ArmResult], arms: Sequence[str], budgets: Sequence[int], seeds: Sequence[int],
@@ -124,6 +146,8 @@ def assemble(runs: Sequence[ArmResult], arms: Sequence[str], budgets: Sequence[i
                 rows.append(summarize_cell(cell, seed_runs, gepa))
     points = [{"task": r.task, "arm": r.arm, "seed": r.seed, "budget": r.budget, "rollouts": r.rollouts,
                "accuracy": r.test.accuracy.estimate} for r in runs]
+    points += [{"task": r.task, "arm": r.arm, "seed": r.seed, "budget": r.budget, "rollouts": n,
+                "accuracy": e.accuracy.estimate, "checkpoint": True} for r in runs for n, e in r.checkpoints.items()]
     return {"name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "models": models.model_dump(),
             "tasks": tasks, "arms": list(arms), "seeds": list(seeds), "budgets": list(budgets), "results": rows,
             "points": points, "runs": [run_record(r) for r in runs]}

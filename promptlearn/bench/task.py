@@ -35,10 +35,14 @@ class BenchTask:
     db: str | None = None
     promptlearn: dict[str, Any] = field(default_factory=dict)  # dotted overrides for promptlearn's arms
     reflection_max_tokens: int = 512
+    label: str | None = None  # the task's name in tables ("clinc-banking"); default: from the dataset
+    split_column: str | None = None  # keep the dataset's own train/val/test (see DatasetConfig.split_column)
 
     @property
     def name(self) -> str:
-        """`bbh:navigate` as given; a file by its stem."""
+        """The label if given; else `bbh:navigate` as given, a file by its stem."""
+        if self.label:
+            return self.label
         path = Path(self.dataset)
         return path.stem if path.suffix.lower() in (".jsonl", ".csv") else self.dataset
 
@@ -46,7 +50,8 @@ class BenchTask:
         """The run config of a promptlearn arm: `budget` task-model rollouts for learning, test evaluation apart."""
         data = {
             "name": f"bench-{arm}-{self.name}", "system_prompt": self.system_prompt, "scorer": self.scorer,
-            "dataset": {"path": self.dataset, "train": self.train, "val": self.val, "test": self.test},
+            "dataset": {"path": self.dataset, "train": self.train, "val": self.val, "test": self.test,
+                        "split_column": self.split_column},
             "models": self.models.model_dump(), "seed": self.seed,
             # The seed and the final prompt are each scored once on test; the loop holds room for both.
             "budget": {"max_rollouts": budget + 2 * self.test},
@@ -82,6 +87,11 @@ class ArmResult:
     fresh_calls: int = 0  # calls a model answered (not the store): 0 means this run was replayed
     run_ids: list[str] = field(default_factory=list)
     notes: dict[str, Any] = field(default_factory=dict)
+    # The version the arm would have returned after spending N learning rollouts, scored on test (N -> result):
+    # the accuracy-vs-rollouts curve comes from checkpoints of the one run, not from separate runs.
+    checkpoints: dict[int, EvalResult] = field(default_factory=dict)
+    reflection_calls: int = 0  # judge, rewriter, GEPA's reflection, MIPROv2's proposer
+    reflection_tokens: int = 0
 
     @property
     def overhead_s(self) -> float:

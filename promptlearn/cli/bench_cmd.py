@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.markup import escape
@@ -18,7 +20,7 @@ def _names(values: list[str] | None) -> list[str] | None:
 
 
 def bench_cmd(
-    preset_name: str = typer.Option("cpu", "--preset", help="benchmark preset (cpu)"),
+    preset_name: str = typer.Option("cpu", "--preset", help="benchmark preset (cpu, learn)"),
     tasks: list[str] | None = typer.Option(None, "--tasks", help="datasets, e.g. bbh:navigate (default: preset's)"),
     arms: list[str] | None = typer.Option(None, "--arms", help="seed, promptlearn, gepa, miprov2, full_rewrite, "
                                           "add_only (default: all; seed always runs)"),
@@ -27,6 +29,13 @@ def bench_cmd(
     seeds: int | None = typer.Option(None, "--seeds", min=1, help="how many seeds (0..N-1)"),
     out: str | None = typer.Option(None, "--out", help="results name (default: peers-<preset>)"),
     out_dir: Path = typer.Option(Path("benchmarks/results"), "--out-dir", help="where the JSON, table and plots go"),
+    train: int | None = typer.Option(None, "--train", min=1, help="train examples per task (default: preset's)"),
+    val: int | None = typer.Option(None, "--val", min=1, help="val examples per task"),
+    test: int | None = typer.Option(None, "--test", min=1, help="test examples per task"),
+    prompt: str | None = typer.Option(None, "--prompt", help="seed prompt for your own --tasks dataset"),
+    scorer: str | None = typer.Option(None, "--scorer", help="scorer for your own --tasks dataset (e.g. label:A,B)"),
+    task_model: str | None = typer.Option(None, "--task-model", help="replace every task's task model "
+                                          "(e.g. local/qwen2.5-1.5b); reflection models stay the preset's"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the estimated wall time, run nothing"),
     db: str | None = DbOption,
 ) -> None:
@@ -41,7 +50,12 @@ def bench_cmd(
     unknown = [a for a in chosen_arms if a not in ARMS]
     if unknown:
         raise ConfigError(f"--arms: unknown arm(s) {', '.join(unknown)}; choose from {', '.join(ARMS)}")
-    chosen_tasks = tuple(t if db is None else _with_db(t, db) for t in select_tasks(preset, _names(tasks)))
+    given: dict[str, Any] = {"train": train, "val": val, "test": test, "system_prompt": prompt, "scorer": scorer,
+                             "db": db}
+    sizes = {k: v for k, v in given.items() if v is not None}
+    chosen_tasks = tuple(replace(t, **sizes,
+                                 models=t.models.model_copy(update={"task": task_model}) if task_model else t.models)
+                         for t in select_tasks(preset, _names(tasks)))
     budgets = budget or [preset.budget]
     n_seeds = seeds or preset.seeds
     minutes = sum(preset.estimate_s(chosen_arms, b, n_seeds, chosen_tasks) for b in budgets) / 60
@@ -63,17 +77,13 @@ def bench_cmd(
                               highlight=False)
             bar.update(cell, advance=1, last=f"{result.arm} {result.test.accuracy.estimate:.2f}")
 
-        data = run_bench(chosen_tasks, chosen_arms, list(range(n_seeds)), budgets, preset.models,
-                         out or f"peers-{preset.name}", out_dir=out_dir, on_result=show)
+        name = out or preset.results_name
+        data = run_bench(chosen_tasks, chosen_arms, list(range(n_seeds)), budgets, None, name,
+                         out_dir=out_dir, on_result=show,
+                         peer_cache=out_dir / f"{name}-peers" if preset.reuse_peers else None)
     name = data["name"]
     console.print(f"wrote {escape(str(out_dir / (name + '.json')))}, {escape(str(out_dir / (name + '.md')))}"
                   + "".join(f", {escape(p)}" for p in data["plots"]), highlight=False)
-
-
-def _with_db(task, db: str):  # type: ignore[no-untyped-def]
-    from dataclasses import replace
-
-    return replace(task, db=db)
 
 
 def register(app: typer.Typer) -> None:

@@ -66,6 +66,31 @@ class Dataset:
             start += size
         return Splits(**parts)
 
+    def split_by_column(self, seed: int, column: str, train: float, val: float, test: float) -> Splits:
+        """Keep the dataset's own splits: each part is drawn (shuffled with `seed`) from the rows whose `column`
+        says so (`train`; `val`, `validation` or `dev`; `test`). Ints are counts, floats fractions of that part."""
+        groups: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+        for index, example in enumerate(self.examples):
+            if column not in example.metadata:
+                raise ConfigError(f"dataset '{self.name}': split_column '{column}' is missing on {example.id}")
+            value = str(example.metadata[column]).strip().lower()
+            part = _SPLIT_NAMES.get(value)
+            if part is None:
+                raise ConfigError(f"dataset '{self.name}': {example.id} has {column}={value!r}; use one of "
+                                  f"{', '.join(sorted(_SPLIT_NAMES))}")
+            groups[part].append(index)
+        parts: dict[str, Dataset] = {}
+        for part, asked in (("train", train), ("val", val), ("test", test)):
+            pool = groups[part]
+            size = _split_sizes(len(pool), {part: asked})[part]
+            if size > len(pool):
+                raise ConfigError(f"split {part}={asked} but dataset '{self.name}' has {len(pool)} rows with "
+                                  f"{column}={part}; ask for fewer")
+            order = list(pool)
+            random.Random(f"{seed}:{part}").shuffle(order)
+            parts[part] = self._subset(sorted(order[:size]), part)
+        return Splits(**parts)
+
     def sample(self, n: int, seed: int) -> Dataset:
         """`n` examples chosen by `seed`, kept in file order so samples are easy to read side by side."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
@@ -77,6 +102,9 @@ class Dataset:
 
     def _subset(self, indices: Iterable[int], label: str) -> Dataset:
         return Dataset(f"{self.name}[{label}]", tuple(self.examples[i] for i in indices), self.source)
+
+
+_SPLIT_NAMES = {"train": "train", "val": "val", "validation": "val", "dev": "val", "test": "test"}
 
 
 @dataclass(frozen=True)

@@ -54,19 +54,26 @@ def resolve_dataset(path_or_name: str | os.PathLike[str]) -> tuple[Path, str]:
     return path, path.stem
 
 
+# Suites in the shared data folder: `bbh:<task>` (BIG-Bench-Hard), `clinc150:<domain>` (CLINC150 intents by domain,
+# with the dataset's own train/val/test in a `split` column: use `dataset.split_column: split` to keep them).
+SUITES = ("bbh", "clinc150")
+
+
 def _resolve_suite_task(name: str) -> Path:
     suite, _, task = name.partition(":")
-    if suite != "bbh" or not task:
-        raise DatasetError(f"unknown dataset '{name}': only 'bbh:<task>' names are known; or pass a .jsonl/.csv path")
+    if suite not in SUITES or not task:
+        known = " or ".join(f"'{s}:<task>'" for s in SUITES)
+        raise DatasetError(f"unknown dataset '{name}': only {known} names are known; or pass a .jsonl/.csv path")
     root = shared_data_dir()
     if root is None:
         raise DatasetError(
-            f"dataset '{name}': cannot find the shared data folder; set {SHARED_DATA_ENV} to the folder holding bbh/"
+            f"dataset '{name}': cannot find the shared data folder; set {SHARED_DATA_ENV} to the folder holding "
+            f"{'/, '.join(SUITES)}/"
         )
-    path = root / "bbh" / f"{task}.jsonl"
+    path = root / suite / f"{task}.jsonl"
     if not path.is_file():
-        tasks = sorted(p.stem for p in (root / "bbh").glob("*.jsonl"))
-        raise DatasetError(f"dataset '{name}': {path} not found; known bbh tasks: {', '.join(tasks) or 'none'}")
+        tasks = sorted(p.stem for p in (root / suite).glob("*.jsonl"))
+        raise DatasetError(f"dataset '{name}': {path} not found; known {suite} tasks: {', '.join(tasks) or 'none'}")
     return path
 
 

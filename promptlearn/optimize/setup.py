@@ -56,9 +56,13 @@ class Setup:
 
 def load_data(config: RunConfig) -> tuple[Dataset, Splits, Scorer]:
     d = config.dataset
-    dataset = resolve_dataset(d.path, input=d.input, target=d.target, metadata=d.metadata or None, id=d.id,
+    metadata = [*d.metadata, *([d.split_column] if d.split_column and d.split_column not in d.metadata else [])]
+    dataset = resolve_dataset(d.path, input=d.input, target=d.target, metadata=metadata or None, id=d.id,
                               limit=d.limit)
-    splits = dataset.split(config.seed, d.train, d.val, d.test)
+    if d.split_column:
+        splits = dataset.split_by_column(config.seed, d.split_column, d.train, d.val, d.test)
+    else:
+        splits = dataset.split(config.seed, d.train, d.val, d.test)
     if not len(splits.val) or not len(splits.test) or not len(splits.train):
         raise ConfigError(f"dataset {d.path}: train, val and test must each get at least one example")
     return dataset, splits, resolve_scorer(config.scorer, dataset)

@@ -33,7 +33,9 @@ def test_outputs_have_every_arm_and_task(bench) -> None:  # type: ignore[no-unty
     assert cells == {(t, a) for t in ("tickets", "orders") for a in ARMS}
     for row in saved["results"]:
         assert 0 <= row["low"] <= row["accuracy"] <= row["high"] <= 1
-        assert row["rollouts"] <= 30 and row["tokens"] > 0 and row["overhead_s"] >= 0 and row["playbook_tokens"] > 0
+        # Ours stop at the budget; GEPA checks it between iterations; MIPROv2 light is not held to it.
+        limit = {"gepa": 30 + 2 * 6 + 10, "miprov2": 10**6}.get(row["arm"], 30)
+        assert row["rollouts"] <= limit and row["tokens"] > 0 and row["overhead_s"] >= 0 and row["playbook_tokens"] > 0
         if row["arm"] != "seed":
             assert row["diff_vs_seed"]["n"] == row["n"]
         assert (row["diff_vs_gepa"] is None) == (row["arm"] in ("seed", "gepa"))

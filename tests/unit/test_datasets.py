@@ -299,3 +299,50 @@ def test_sample_is_deterministic_subset_in_file_order() -> None:
 def test_sample_too_large() -> None:
     with pytest.raises(ConfigError, match=r"cannot sample 11 examples from dataset 'd' which has 10"):
         make_dataset(10).sample(11, seed=0)
+
+
+# --- the dataset's own splits (dataset.split_column) -------------------------------------------------------------
+
+
+def _split_rows(n_train: int, n_val: int, n_test: int) -> list[dict[str, str]]:
+    parts = [("train", n_train), ("validation", n_val), ("test", n_test)]
+    return [{"input": f"{part} {i}", "target": part, "split": part} for part, n in parts for i in range(n)]
+
+
+def test_split_column_draws_each_part_from_its_own_rows(tmp_path: Path) -> None:
+    data = load_dataset(jsonl(tmp_path / "s.jsonl", _split_rows(20, 10, 15)), metadata=["split"])
+    splits = data.split_by_column(0, "split", 5, 4, 0.4)
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (5, 4, 6)
+    assert {e.target for e in splits.train} == {"train"}
+    assert {e.target for e in splits.val} == {"validation"}
+    assert {e.target for e in splits.test} == {"test"}
+    again = data.split_by_column(0, "split", 5, 4, 0.4)
+    assert [e.id for e in again.train] == [e.id for e in splits.train]
+    other = data.split_by_column(1, "split", 5, 4, 0.4)
+    assert [e.id for e in other.train] != [e.id for e in splits.train]
+
+
+def test_split_column_errors_name_the_column_and_the_row(tmp_path: Path) -> None:
+    rows = _split_rows(3, 3, 3) + [{"input": "x", "target": "y", "split": "holdout"}]
+    data = load_dataset(jsonl(tmp_path / "s.jsonl", rows), metadata=["split"])
+    with pytest.raises(ConfigError, match="split=.holdout."):
+        data.split_by_column(0, "split", 1, 1, 1)
+    fine = load_dataset(jsonl(tmp_path / "t.jsonl", _split_rows(3, 3, 3)), metadata=["split"])
+    with pytest.raises(ConfigError, match="has 3 rows with split=train"):
+        fine.split_by_column(0, "split", 4, 1, 1)
+    with pytest.raises(ConfigError, match="split_column 'part' is missing"):
+        fine.split_by_column(0, "part", 1, 1, 1)
+
+
+def test_run_config_keeps_the_clinc150_splits() -> None:
+    from promptlearn.config import validate
+    from promptlearn.optimize.setup import load_data
+
+    if not (REPO.parent / "shared" / "data" / "clinc150" / "banking.jsonl").is_file():
+        pytest.skip("../shared/data/clinc150 is not beside the repository")
+    config = validate({"dataset": {"path": "clinc150:banking", "split_column": "split", "train": 6, "val": 5,
+                                   "test": 7}, "scorer": "exact"})
+    _dataset, splits, _scorer = load_data(config)
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (6, 5, 7)
+    for name in ("train", "val", "test"):
+        assert {e.metadata["split"] for e in getattr(splits, name)} == {name}

@@ -1,0 +1,78 @@
+"""The `learn` preset: tasks where a playbook can carry what the small model lacks, and the peers as users run them.
+
+- `clinc-banking`, `clinc-credit_cards`: CLINC150 intent classification, 15 intents per domain, drawn from the
+  dataset's own train / val / test splits (`../shared/data/clinc150/`, CC BY 3.0). The seed prompt names the task
+  and lists the intents; what the model lacks is where one intent ends and the next begins (`bill_balance` vs
+  `balance`), which the data's conventions decide.
+- one BIG-Bench-Hard task, chosen on zero-shot train+val accuracy (never on test) as the one furthest below what
+  its answer format allows (`benchmarks/choose_bbh.py` writes `benchmarks/results/bbh-choice.json`).
+- `rules-json`: product notes to turn into a JSON record under 10 hidden rules (`promptlearn.bench.rules_json`);
+  the scorer names the rules that failed, so feedback is specific.
+
+Every arm gets 150 learning rollouts (task-model calls on train and val); test is scored apart.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+from promptlearn.bench.task import BenchTask
+from promptlearn.config import ModelsConfig
+from promptlearn.data.paths import shared_data_dir
+from promptlearn.errors import DatasetError
+
+LEARN_BUDGET = 150
+LEARN_MODELS = ModelsConfig(task="local/qwen2.5-0.5b", judge="local/qwen2.5-1.5b", rewriter="local/qwen2.5-1.5b",
+                            task_max_tokens=32)
+# The BBH task the chooser picked (benchmarks/results/bbh-choice.json says why); a constant so the preset does not
+# depend on a results file at import time.
+LEARN_BBH_TASK = "logical_deduction_three_objects"
+CLINC_DOMAINS = ("banking", "credit_cards")
+# promptlearn's loop at this budget: a training batch per iteration and candidates screened before validation.
+LEARN_PROMPTLEARN: dict[str, object] = {"budget.max_iterations": 6}
+
+
+@cache
+def clinc_intents(domain: str) -> tuple[str, ...]:
+    """The 15 intents of a CLINC150 domain, in the order `domains.json` lists them."""
+    root = shared_data_dir()
+    path = root / "clinc150" / "domains.json" if root else None
+    if path is None or not path.is_file():
+        raise DatasetError("clinc150: ../shared/data/clinc150/domains.json not found; set PROMPTLEARN_SHARED_DATA")
+    domains = json.loads(path.read_text(encoding="utf-8"))
+    if domain not in domains:
+        raise DatasetError(f"clinc150: unknown domain '{domain}' (known: {', '.join(sorted(domains))})")
+    return tuple(domains[domain])
+
+
+def clinc_seed_prompt(domain: str, intents: tuple[str, ...]) -> str:
+    readable = domain.replace("_", " ")
+    return (f"Classify the customer's {readable} message into one of these {len(intents)} intents: "
+            f"{', '.join(intents)}. Reply with the intent only.")
+
+
+def clinc_task(domain: str) -> BenchTask:
+    intents = clinc_intents(domain)
+    return BenchTask(dataset=f"clinc150:{domain}", label=f"clinc-{domain}", split_column="split",
+                     system_prompt=clinc_seed_prompt(domain, intents), train=60, val=30, test=150,
+                     scorer="label:" + ",".join(intents),
+                     models=LEARN_MODELS.model_copy(update={"task_max_tokens": 16}),
+                     promptlearn=dict(LEARN_PROMPTLEARN), reflection_max_tokens=512)
+
+
+def bbh_task(name: str = LEARN_BBH_TASK) -> BenchTask:
+    return BenchTask(dataset=f"bbh:{name}", system_prompt="Answer the question.", train=30, val=30, test=100,
+                     models=LEARN_MODELS, promptlearn=dict(LEARN_PROMPTLEARN), reflection_max_tokens=512)
+
+
+def rules_json_task() -> BenchTask:
+    return BenchTask(dataset="rules_json", label="rules-json", train=40, val=30, test=100,
+                     system_prompt="Turn the product note into a JSON record.",
+                     scorer="python:promptlearn.bench.rules_json:score",
+                     models=LEARN_MODELS.model_copy(update={"task_max_tokens": 100}),
+                     promptlearn=dict(LEARN_PROMPTLEARN), reflection_max_tokens=512)
+
+
+def learn_tasks() -> tuple[BenchTask, ...]:
+    return (*(clinc_task(d) for d in CLINC_DOMAINS), bbh_task(), rules_json_task())
