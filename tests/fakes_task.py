@@ -11,6 +11,13 @@ from promptlearn.quality.calibration import FOLLOWUP_QUESTION
 
 LABELS = ["BILLING", "BUG", "ACCOUNT", "SHIPPING"]
 GOOD_RULE = "Answer with the bare label only."
+# The loop with one rewriter candidate per iteration, validated directly (no worked examples, screening, merge or
+# alpha spending): the tests of resume, budgets, credit and quality checks script that path step by step; the
+# pipeline's own tests (test_pipeline.py) turn these back on.
+SINGLE_CANDIDATE: dict[str, dict[str, object]] = {
+    "learn": {"worked_examples": 0, "screen": False, "merge": False},
+    "gate": {"alpha_spending": False, "drift_check": False},
+}
 BAD_RULE = "Always answer BILLING."
 
 

@@ -3,6 +3,8 @@ examples survives the noise, and not when the gain comes from collapsing answers
 
 from __future__ import annotations
 
+import math
+import random
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -90,3 +92,45 @@ def decide(baseline: Sequence[float], candidate: Sequence[float], *, method: str
     reason = (f"gain {paired.diff:+.3f} not significant (lower bound {paired.low:+.3f}, p={p_value:.3f}, "
               f"{paired.wins} wins / {paired.losses} losses)")
     return result(False, p_value, reason, close)
+
+
+def total_variation(answers: Sequence[str | None], targets: Sequence[str]) -> float:
+    """Half the L1 distance between the answer distribution and the target distribution (unparsed answers are a
+    label of their own): 0 when the answers are spread like the targets, 1 when they share no label."""
+    def dist(values: Sequence[str | None]) -> Counter[str]:
+        return Counter("(unparsed)" if v is None else str(v).strip().lower() for v in values)
+
+    a, t = dist(answers), dist(targets)
+    n_a, n_t = max(1, len(answers)), max(1, len(targets))
+    return 0.5 * sum(abs(a[k] / n_a - t[k] / n_t) for k in set(a) | set(t))
+
+
+def label_drift(base: Sequence[str | None], cand: Sequence[str | None], targets: Sequence[str], confidence: float,
+                seed: int, n_boot: int = 1000) -> str | None:
+    """A reason when the candidate's answers move away from the targets' distribution beyond sampling noise
+    (a paired bootstrap over the examples of TV(candidate) - TV(baseline), one-sided at `confidence`). A gain that
+    comes from leaning on one label is not a gain."""
+    n = len(targets)
+    if n == 0 or len(base) != n or len(cand) != n:
+        return None
+    observed = total_variation(cand, targets) - total_variation(base, targets)
+    if observed <= 0:
+        return None
+    rng = random.Random(seed)
+    grew = 0
+    for _ in range(n_boot):
+        idx = [rng.randrange(n) for _ in range(n)]
+        t = [targets[i] for i in idx]
+        grew += total_variation([cand[i] for i in idx], t) - total_variation([base[i] for i in idx], t) > 0
+    if grew / n_boot >= confidence:
+        return (f"answers drift away from the targets' label distribution (total variation "
+                f"{total_variation(base, targets):.2f} -> {total_variation(cand, targets):.2f})")
+    return None
+
+
+def spent_confidence(confidence: float, k: int) -> float:
+    """Alpha spending over the candidates validated on the same validation set: the k-th (1-based) is tested at
+    alpha * 6 / (pi^2 k^2), so the chance that any false candidate passes stays within alpha however many are
+    tried (the series sums to alpha)."""
+    alpha = 1 - confidence
+    return 1 - alpha * 6 / (math.pi ** 2 * k ** 2)

@@ -21,18 +21,21 @@ from promptlearn.evaluate import EvalResult, summarize
 from promptlearn.judging import ExplanatoryJudge, trust_table
 from promptlearn.optimize.budget import Meter
 from promptlearn.optimize.frontier import pareto_front
-from promptlearn.optimize.gate import GateResult, calibration_gate, decide, label_collapse, reject
+from promptlearn.optimize.gate import (
+    GateResult,
+    calibration_gate,
+    decide,
+    label_collapse,
+    label_drift,
+    reject,
+    spent_confidence,
+)
+from promptlearn.optimize.propose import Proposed, Proposer
 from promptlearn.optimize.result import OptimizeResult
 from promptlearn.optimize.rewriter import Rewriter
+from promptlearn.optimize.screen import compare, screening_set
 from promptlearn.optimize.setup import Setup
-from promptlearn.optimize.steps import (
-    build_candidate,
-    citation_credit,
-    critique,
-    delta_rows,
-    error_patterns,
-    gate_credit,
-)
+from promptlearn.optimize.steps import citation_credit, gate_credit
 from promptlearn.playbook import Playbook
 from promptlearn.quality import difficulty
 from promptlearn.quality.cliffs import CliffCheck, load_ood
@@ -61,7 +64,11 @@ class Loop:
         self.rewriter = Rewriter(setup.lm("rewriter"), self.cfg.models.rewriter, self.cfg.learn.rewriter_template,
                                  temperature=self.cfg.learn.temperature, mode=self.cfg.learn.mode)
         self.runner = setup.runner()
+        self.proposer = Proposer(self.cfg, self.store, self.run_id, self.judge, self.rewriter, setup.splits.train,
+                                 self._next_number, lambda: self.ablation.measured, self.emit, self._save_version)
+        self.validated = 0  # candidates validated on val so far: alpha spending counts them
         self.rollouts_used = 0
+        self.scored: set[tuple[int, str]] = set()  # (version, example id) pairs already scored in this run
         self.next_number = 1
         self.val_scores: dict[int, list[float]] = {}
         self.started = time.monotonic()
@@ -85,7 +92,11 @@ class Loop:
 
         self.emit("eval_start", {"split": split, "version": number, "n": len(examples)})
         results = (runner or self.runner).run(playbook.render(), examples, number, split, on_result)
-        self.rollouts_used += len(results)
+        # A version scored again on an example it was already scored on (screened, then batched) reuses the stored
+        # rollout: it costs nothing, so it is counted once, the same way in a run and in its resume.
+        fresh = {(number, r.example.id) for r in results} - self.scored
+        self.scored |= fresh
+        self.rollouts_used += len(fresh)
         self.emit("eval_end", {"split": split, "version": number, "accuracy": _mean(results)})
         return results
 
@@ -95,6 +106,11 @@ class Loop:
             raise StopRun(f"wall-time budget {budget.max_wall_s:.0f}s reached")
         if budget.max_tokens is not None and self.meter.total.tokens > budget.max_tokens:
             raise StopRun(f"token budget {budget.max_tokens} reached")
+
+    def _next_number(self) -> int:
+        number = self.next_number
+        self.next_number += 1
+        return number
 
     # ---- versions -------------------------------------------------------------------------------------------
     def _save_version(self, playbook: Playbook, number: int, parent: int | None, status: str, iteration: int,
@@ -148,25 +164,21 @@ class Loop:
 
     def _iterate(self, iteration: int, current: Playbook, current_no: int, current_val: list[RolloutResult],
                  reserve: int) -> tuple[Playbook, int, list[RolloutResult]] | None:
+        """propose -> screen -> validate -> accept, on one training batch."""
         batch = self._batch(iteration)
         results = self._evaluate(current, current_no, batch, "train", reserve)
         self.tally.add(current_no, results)
         # Too-hard examples (never solved) are down-weighted: the rewriter learns from failures it can fix.
         failures = difficulty.select_failures(results, self.tally, self.cfg.quality, self.cfg.learn.max_failures,
                                               self.cfg.seed * 104_729 + iteration)
-        successes = [r for r in results if r.correct][: self.cfg.learn.successes_shown]
         if not failures:
             self.emit("note", {"text": f"iteration {iteration}: no failures in the batch"})
             return None
-        # The code decides correctness; the judge explains. One success is judged too, to measure trust.
-        evidence = critique(self.judge, self.store, self.run_id, current.render(), failures + successes[:1])
-        fail_ev, ok_ev = evidence[: len(failures)], evidence[len(failures):]
-        patterns = error_patterns(results)
-        self.emit("critiques", {"n": len(fail_ev)})
+        proposed = self.proposer.propose(iteration, current, current_no, results, failures)
+        ranked = self._screen_all(iteration, current, current_no, proposed, results, failures, reserve)
         best: tuple[Playbook, int, list[RolloutResult], GateResult] | None = None
-        for index in range(self.cfg.learn.candidates):
-            outcome = self._candidate(iteration, index, current, current_no, current_val, fail_ev, ok_ev, patterns,
-                                      reserve)
+        for item in ranked[: self.cfg.learn.validate_top]:
+            outcome = self._validate(item, current, current_no, current_val, reserve)
             if outcome and (best is None or outcome[3].diff > best[3].diff):
                 best = outcome
         if best is None:
@@ -176,33 +188,50 @@ class Loop:
         self.emit("accepted", {"version": number, "bullets": len(playbook.bullets)})
         return citation_credit(playbook, results), number, val
 
-    def _candidate(self, iteration: int, index: int, current: Playbook, current_no: int,
-                   current_val: list[RolloutResult], failures: list[Any], successes: list[Any], patterns: list[str],
-                   reserve: int) -> tuple[Playbook, int, list[RolloutResult], GateResult] | None:
-        number = self.next_number
-        self.next_number += 1
-        seed = self.cfg.seed * 100_003 + number
-        proposal = self.rewriter.propose(current, failures, successes, seed, patterns)
-        if not proposal.ok:
-            self._save_version(current, number, current_no, "failed", iteration, note=proposal.error or "")
-            self.emit("proposal_failed", {"version": number, "error": proposal.error})
-            return None
-        candidate = build_candidate(current, proposal, self.cfg.learn, number, self.ablation.measured)
-        self._save_version(candidate.playbook, number, current_no, "candidate", iteration,
-                           delta_rows(self.run_id, number, candidate), "; ".join(candidate.notes))
-        if not candidate.changed and proposal.prompt is None:
-            self.store.set_version_status(self.run_id, number, "rejected", note="no delta applied")
-            reasons = "; ".join(reason for _d, applied, reason in candidate.outcomes if not applied)
-            self.emit("note", {"text": f"candidate v{number}: no delta applied ({reasons or 'empty proposal'})"})
-            return None
-        blocked = screen_candidate(self.store, self.run_id, number, current, candidate.playbook, self.emit,
+    def _screen_all(self, iteration: int, current: Playbook, current_no: int, proposed: list[Proposed],
+                    results: list[RolloutResult], failures: list[RolloutResult], reserve: int) -> list[Proposed]:
+        """Screen each candidate on the batch (learn.screen); the two best that pass are merged and screened too.
+        Returns the ones worth a validation pass, best first."""
+        proposed = [p for p in proposed if not self._blocked(current, p)]
+        if not self.cfg.learn.screen:
+            return proposed
+        base = screening_set(results, failures, self.cfg.learn.screen_successes)
+        passed = [p for p in proposed if self._screen(p, base, reserve)]
+        passed.sort(key=lambda p: (-(p.screening.net if p.screening else 0), p.candidate.playbook.bullet_tokens()))
+        if self.cfg.learn.merge and len(passed) >= 2:
+            merged = self.proposer.merge(iteration, current, current_no, passed[0], passed[1])
+            if merged and not self._blocked(current, merged) and self._screen(merged, base, reserve):
+                passed.insert(0 if merged.screening and passed[0].screening and
+                              merged.screening.net > passed[0].screening.net else 2, merged)
+        return passed
+
+    def _blocked(self, current: Playbook, item: Proposed) -> bool:
+        """Grader-mention bullets are flagged (and, when asked, rejected) before any rollout is spent on them."""
+        blocked = screen_candidate(self.store, self.run_id, item.number, current, item.candidate.playbook, self.emit,
                                    self.cfg.quality.block_grader_mentions)
-        if blocked:  # rejected before spending val rollouts on it
-            self.store.set_version_status(self.run_id, number, "rejected", note=blocked)
-            self.emit("note", {"text": f"candidate v{number}: {blocked}"})
-            return None
+        if blocked:
+            self.store.set_version_status(self.run_id, item.number, "rejected", note=blocked)
+            self.emit("note", {"text": f"candidate v{item.number}: {blocked}"})
+        return bool(blocked)
+
+    def _screen(self, item: Proposed, base: list[RolloutResult], reserve: int) -> bool:
+        cand = self._evaluate(item.candidate.playbook, item.number, [r.example for r in base], "train", reserve)
+        item.screening = compare(base, cand)
+        self.emit("screen", {"version": item.number, "origin": item.origin, "fixed": item.screening.fixed,
+                             "broken": item.screening.broken})
+        if item.screening.passed(self.cfg.learn.screen_min_net):
+            return True
+        reason = f"rejected: {item.screening.describe()} (needs net >= {self.cfg.learn.screen_min_net})"
+        self.store.set_version_status(self.run_id, item.number, "rejected", note=reason)
+        self.proposer.remember(item.candidate, reason)
+        return False
+
+    def _validate(self, item: Proposed, current: Playbook, current_no: int, current_val: list[RolloutResult],
+                  reserve: int) -> tuple[Playbook, int, list[RolloutResult], GateResult] | None:
+        candidate, number = item.candidate, item.number
         val = self._evaluate(candidate.playbook, number, self.s.splits.val.examples, "val", reserve)
         self.val_scores[number] = [r.score for r in val]
+        self.validated += 1
         gate = self._gate(current_val, val, number)
         if gate.close and self.cfg.gate.extra_examples:
             gate = self._gate_with_more(current, current_no, candidate.playbook, number, current_val, val, reserve)
@@ -213,6 +242,7 @@ class Loop:
         self.emit("gate", {"version": number, "accepted": gate.accepted, "reason": gate.reason, "diff": gate.diff})
         if not gate.accepted:
             self.store.set_version_status(self.run_id, number, "rejected", {"val": _mean(val)}, gate.reason)
+            self.proposer.remember(candidate, gate.reason)
             return None
         credited = gate_credit(candidate, gate.wins, gate.losses)
         self.store.set_version_status(self.run_id, number, "candidate", {"val": _mean(val)})
@@ -232,12 +262,16 @@ class Loop:
 
     def _gate(self, base: list[RolloutResult], cand: list[RolloutResult], number: int) -> GateResult:
         cfg = self.cfg.gate
-        collapse = label_collapse([r.parsed for r in cand], [r.example.target for r in cand], cfg.max_label_share)
+        targets = [r.example.target for r in cand]
+        collapse = label_collapse([r.parsed for r in cand], targets, cfg.max_label_share)
+        confidence = spent_confidence(cfg.confidence, max(1, self.validated)) if cfg.alpha_spending \
+            else cfg.confidence
         result = decide([r.score for r in base], [r.score for r in cand], method=cfg.method,
-                        confidence=cfg.confidence, min_gain=cfg.min_gain, seed=self.cfg.seed + number)
-        if collapse and cfg.method != "none":
-            return GateResult(False, result.diff, result.low, result.high, result.p_value, result.n, result.wins,
-                              result.losses, f"rejected: {collapse}")
+                        confidence=confidence, min_gain=cfg.min_gain, seed=self.cfg.seed + number)
+        drift = label_drift([r.parsed for r in base], [r.parsed for r in cand], targets, cfg.confidence,
+                            self.cfg.seed + number) if cfg.drift_check and result.accepted else None
+        if (collapse or drift) and cfg.method != "none":
+            return reject(result, f"rejected: {collapse or drift}")
         if self.cfg.quality.calibration_gate:
             return calibration_gate(result, base, cand, cfg.confidence, self.cfg.seed + number)
         return result

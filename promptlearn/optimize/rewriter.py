@@ -32,6 +32,8 @@ class Evidence:
     target: str
     critique: str = ""
     suggested_rule: str = ""
+    contrast_input: str = ""  # a training example whose correct answer is the one the model wrongly gave
+    contrast_target: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,25 +56,28 @@ class Rewriter:
         self.max_deltas, self.temperature, self.max_tokens, self.mode = max_deltas, temperature, max_tokens, mode
 
     def prompt(self, playbook: Playbook, failures: Sequence[Evidence], successes: Sequence[Evidence],
-               patterns: Sequence[str] = ()) -> str:
+               patterns: Sequence[str] = (), tried: Sequence[str] = (), retry_note: str = "") -> str:
         if self.mode == "full_rewrite":
             return templates.render("full_rewrite", prompt=playbook.render(), failures=failures,
                                     patterns=list(patterns))
         return templates.render(
             self.template, seed_prompt=playbook.seed_prompt, bullets=list(playbook.bullets), failures=failures,
-            successes=successes, sections=list(playbook.sections), max_deltas=self.max_deltas, mode=self.mode,
-            patterns=list(patterns))
+            successes=successes, sections=[s for s in playbook.sections if s != "examples"],
+            max_deltas=self.max_deltas, mode=self.mode, patterns=list(patterns), tried=list(tried)[-8:],
+            retry_note=retry_note)
 
     def propose(self, playbook: Playbook, failures: Sequence[Evidence], successes: Sequence[Evidence],
-                seed: int, patterns: Sequence[str] = ()) -> Proposal:
+                seed: int, patterns: Sequence[str] = (), tried: Sequence[str] = (), retry_note: str = "") -> Proposal:
+        """Deltas for these failures. `tried`: rules proposed before and rejected (not to repeat); `retry_note`:
+        why the previous reply to the same evidence was dropped."""
         failures, successes, refs = _stable_labels(failures, successes)
-        proposal = self._propose(playbook, failures, successes, seed, patterns)
+        proposal = self._propose(playbook, failures, successes, seed, patterns, tried, retry_note)
         deltas = tuple(d.model_copy(update={"evidence": [refs.get(e, e) for e in d.evidence]}) for d in proposal.deltas)
         return replace(proposal, deltas=deltas)
 
     def _propose(self, playbook: Playbook, failures: Sequence[Evidence], successes: Sequence[Evidence],
-                 seed: int, patterns: Sequence[str] = ()) -> Proposal:
-        text = self.prompt(playbook, failures, successes, patterns)
+                 seed: int, patterns: Sequence[str], tried: Sequence[str], retry_note: str) -> Proposal:
+        text = self.prompt(playbook, failures, successes, patterns, tried, retry_note)
         schema = FULL_REWRITE_SCHEMA if self.mode == "full_rewrite" else self.delta_schema(playbook)
         keys: list[str] = []
         error = "no reply"

@@ -3,6 +3,7 @@
 from promptlearn.playbook.curation import Measured, dedupe_deltas, merge_duplicates, near_duplicates, prune_to_budget
 from promptlearn.playbook.deltas import (
     DELTA_BATCH_JSON_SCHEMA,
+    EXAMPLES_SECTION,
     MAX_DELTA_TEXT,
     MAX_DELTAS,
     Delta,
@@ -23,6 +24,7 @@ from promptlearn.playbook.playbook import (
 __all__ = [
     "DEFAULT_SECTIONS",
     "DELTA_BATCH_JSON_SCHEMA",
+    "EXAMPLES_SECTION",
     "MAX_DELTAS",
     "MAX_DELTA_TEXT",
     "Measured",

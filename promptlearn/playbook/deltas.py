@@ -13,6 +13,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 MAX_DELTA_TEXT = 400
+# A worked example (input, answer, a short reason) is longer than a rule: it carries a whole task input.
+EXAMPLES_SECTION = "examples"
+MAX_EXAMPLE_TEXT = 1200
 MAX_DELTAS = 8
 DEFAULT_SECTION = "instructions"
 
@@ -75,8 +78,9 @@ class Delta(BaseModel):
         if self.op in ("add", "update"):
             if not self.text:
                 raise ValueError(f"{self.op} needs non-empty text")
-            if len(self.text) > MAX_DELTA_TEXT:
-                raise ValueError(f"{self.op} text is {len(self.text)} chars; the limit is {MAX_DELTA_TEXT}")
+            limit = MAX_EXAMPLE_TEXT if self.section == EXAMPLES_SECTION else MAX_DELTA_TEXT
+            if len(self.text) > limit:
+                raise ValueError(f"{self.op} text is {len(self.text)} chars; the limit is {limit}")
         if self.op in ("update", "remove") and self.bullet_id is None:
             raise ValueError(f"{self.op} needs bullet_id")
         return self

@@ -8,7 +8,7 @@ import pytest
 from promptlearn import optimize, preset
 from promptlearn.store import Store
 from tests.fakes_task import BAD_RULE as COLLAPSING_RULE
-from tests.fakes_task import GOOD_RULE, add, world, write_dataset
+from tests.fakes_task import GOOD_RULE, SINGLE_CANDIDATE, add, world, write_dataset
 
 # "Always answer BILLING." is not worse on accuracy: BILLING is right on a quarter of the tickets, more than the
 # chatty seed gets right, so val accuracy rises (+0.1 here). What is wrong with it is that every answer collapses
@@ -21,8 +21,9 @@ def config(tmp_path: Path, **overrides):  # type: ignore[no-untyped-def]
     base = {"dataset": {"path": str(data), "train": 20, "val": 20, "test": 20},
             "scorer": "label:BILLING,BUG,ACCOUNT,SHIPPING",
             "system_prompt": "Route the ticket.", "budget": {"max_iterations": 2, "patience": 5},
-            "learn": {"batch_size": 6, "max_failures": 3}, "models": {"task": "fake/task", "judge": "fake/j",
-                                                                        "rewriter": "fake/r"}}
+            "learn": {"batch_size": 6, "max_failures": 3, **SINGLE_CANDIDATE["learn"]},
+            "gate": dict(SINGLE_CANDIDATE["gate"]),
+            "models": {"task": "fake/task", "judge": "fake/j", "rewriter": "fake/r"}}
     for key, value in overrides.items():
         base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value
     return preset("quick", **base)

@@ -67,7 +67,7 @@ def test_a_letter_fixation_bullet_is_recorded_and_shown(tmp_path: Path) -> None:
     assert [d["bullet"] for k, d in events if k == "flag"] == ["for-00001"]
     assert result.summary()["flags"] == [{"version": 1, "key": "for-00001", "text": "Always answer (A).",
                                           "reason": "fixes an answer letter without a reason ('answer (A)')"}]
-    assert store.rollouts(result.run_id, 1, "val")  # flagged only: the gate still saw it
+    assert store.rollouts(result.run_id, 1)  # flagged only: it went on to screening like any candidate
 
 
 def test_a_grader_bullet_gets_in_unless_blocked(tmp_path: Path) -> None:

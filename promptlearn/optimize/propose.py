@@ -1,0 +1,153 @@
+"""Propose: from one training batch, several diverse candidates, each a typed `Proposed` with its origin.
+
+- `rules`: the rewriter's deltas from the judge's critiques, the batch's label confusions, and for each failure a
+  training example of the label the model wrongly gave (the boundary between two labels, side by side). Rules
+  about one example, or repeating one already tried and rejected, are dropped; if nothing is left the rewriter is
+  asked once more, told why.
+- `examples`: worked examples from the batch's failures (`proposers.worked_examples`), no LM call.
+- `merge`: the union of the two best screened candidates (GEPA's merge of lineages that win on different examples).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from promptlearn.config import RunConfig
+from promptlearn.data import Dataset
+from promptlearn.judging import ExplanatoryJudge
+from promptlearn.optimize.proposers import Tried, filter_rules, with_examples_section, worked_examples
+from promptlearn.optimize.rewriter import Evidence, Proposal, Rewriter
+from promptlearn.optimize.screen import Screening
+from promptlearn.optimize.steps import Candidate, build_candidate, critique, delta_rows, error_patterns, evidence_id
+from promptlearn.playbook import EXAMPLES_SECTION, Measured, Playbook
+from promptlearn.rollouts import RolloutResult
+from promptlearn.store import Store
+
+SaveVersion = Callable[..., None]
+
+
+@dataclass
+class Proposed:
+    number: int
+    candidate: Candidate
+    origin: str  # rules | examples | merge
+    screening: Screening | None = None
+
+
+class Proposer:
+    def __init__(self, cfg: RunConfig, store: Store, run_id: str, judge: ExplanatoryJudge, rewriter: Rewriter,
+                 train: Dataset, next_number: Callable[[], int], measured: Callable[[], Mapping[str, Measured]],
+                 emit: Callable[[str, dict[str, Any]], None], save: SaveVersion):
+        self.cfg, self.learn, self.store, self.run_id = cfg, cfg.learn, store, run_id
+        self.judge, self.rewriter, self.train = judge, rewriter, train
+        self.next_number, self.measured, self.emit, self.save = next_number, measured, emit, save
+        self.tried: list[Tried] = []
+        self.tried_examples: set[str] = set()
+
+    # ---- memory of what failed ------------------------------------------------------------------------------
+    def remember(self, candidate: Candidate, reason: str) -> None:
+        for delta, applied, _why in candidate.outcomes:
+            if not applied or delta.op == "remove":
+                continue
+            if delta.section == EXAMPLES_SECTION:
+                self.tried_examples.add(delta.text)
+            else:
+                self.tried.append(Tried(delta.text, reason[:120]))
+
+    # ---- proposing ------------------------------------------------------------------------------------------
+    def propose(self, iteration: int, current: Playbook, current_no: int, results: Sequence[RolloutResult],
+                failures: Sequence[RolloutResult]) -> list[Proposed]:
+        successes = [r for r in results if r.correct][: self.learn.successes_shown]
+        # The code decides correctness; the judge explains. One success is judged too, to measure trust.
+        evidence = critique(self.judge, self.store, self.run_id, current.render(), [*failures, *successes[:1]])
+        fail_ev = [self._with_contrast(e, r) for e, r in zip(evidence[: len(failures)], failures, strict=True)]
+        ok_ev = evidence[len(failures):]
+        patterns = error_patterns(results)
+        self.emit("critiques", {"n": len(fail_ev)})
+        out: list[Proposed] = []
+        inputs = [r.example.input for r in results]
+        for _index in range(self.learn.candidates):
+            item = self._rules(iteration, current, current_no, fail_ev, ok_ev, patterns, inputs)
+            if item:
+                out.append(item)
+        if self.learn.worked_examples and self.learn.mode == "deltas":
+            item = self._examples(iteration, current, current_no, [r for r in results if not r.correct])
+            if item:
+                out.append(item)
+        return out
+
+    def _with_contrast(self, evidence: Evidence, result: RolloutResult) -> Evidence:
+        """Beside a failure, a training example whose correct answer is the one the model wrongly gave."""
+        wrong = (result.parsed or "").strip().lower()
+        if not wrong or wrong == result.example.target.strip().lower():
+            return evidence
+        other = next((e for e in self.train.examples
+                      if e.target.strip().lower() == wrong and e.id != result.example.id), None)
+        if other is None:
+            return evidence
+        return replace(evidence, contrast_input=other.input, contrast_target=other.target)
+
+    def _rules(self, iteration: int, current: Playbook, current_no: int, failures: list[Evidence],
+               successes: list[Evidence], patterns: list[str], inputs: list[str]) -> Proposed | None:
+        number = self.next_number()
+        seed = self.cfg.seed * 100_003 + number
+        tried = [t.text for t in self.tried]
+        proposal = self.rewriter.propose(current, failures, successes, seed, patterns, tried=tried)
+        dropped: list[Any] = []
+        if proposal.ok and self.learn.mode == "deltas":
+            kept, dropped = filter_rules(proposal.deltas, inputs, self.tried, self.learn.dedupe_threshold)
+            if not kept and dropped:  # everything was about one example or a repeat: ask again, saying why
+                note = "; ".join(f"'{d.text[:80]}' {why}" for d, why in dropped)
+                proposal = self.rewriter.propose(current, failures, successes, seed + 1, patterns, tried=tried,
+                                                 retry_note=note)
+                kept, more = filter_rules(proposal.deltas, inputs, self.tried, self.learn.dedupe_threshold) \
+                    if proposal.ok else ([], [])
+                dropped += more
+            proposal = replace(proposal, deltas=tuple(kept))
+        if not proposal.ok:
+            self.save(current, number, current_no, "failed", iteration, note=proposal.error or "")
+            self.emit("proposal_failed", {"version": number, "error": proposal.error})
+            return None
+        candidate = build_candidate(current, proposal, self.learn, number, self.measured())
+        candidate = replace(candidate, outcomes=candidate.outcomes + tuple((d, False, w) for d, w in dropped))
+        return self._register(iteration, current_no, number, candidate, "rules", proposal.prompt is not None)
+
+    def _examples(self, iteration: int, current: Playbook, current_no: int,
+                  failed: list[RolloutResult]) -> Proposed | None:
+        base = with_examples_section(current)
+        fresh = [r for r in failed if r.rollout_id is not None]
+        deltas = worked_examples(base, fresh, self.learn.worked_examples, self.tried_examples)
+        if not deltas:
+            return None
+        number = self.next_number()
+        candidate = build_candidate(base, Proposal(deltas=tuple(deltas)), self.learn, number, self.measured())
+        return self._register(iteration, current_no, number, candidate, "examples", False)
+
+    def merge(self, iteration: int, current: Playbook, current_no: int, a: Proposed, b: Proposed) -> Proposed | None:
+        """The union of two screened candidates' applied deltas, on the current playbook."""
+        if self.learn.mode != "deltas":
+            return None
+        deltas = tuple(d for item in (a, b) for d, applied, _w in item.candidate.outcomes if applied)
+        if not deltas:
+            return None
+        number = self.next_number()
+        base = with_examples_section(current)
+        candidate = build_candidate(base, Proposal(deltas=deltas), self.learn, number, self.measured())
+        return self._register(iteration, current_no, number, candidate, "merge", False)
+
+    def _register(self, iteration: int, current_no: int, number: int, candidate: Candidate, origin: str,
+                  full_rewrite: bool) -> Proposed | None:
+        notes = [f"origin: {origin}", *candidate.notes]
+        self.save(candidate.playbook, number, current_no, "candidate", iteration,
+                  delta_rows(self.run_id, number, candidate), "; ".join(notes))
+        if not candidate.changed and not full_rewrite:
+            self.store.set_version_status(self.run_id, number, "rejected", note="no delta applied")
+            reasons = "; ".join(reason for _d, applied, reason in candidate.outcomes if not applied)
+            self.emit("note", {"text": f"candidate v{number}: no delta applied ({reasons or 'empty proposal'})"})
+            return None
+        return Proposed(number, candidate, origin)
+
+
+__all__ = ["Proposed", "Proposer", "evidence_id"]
