@@ -214,7 +214,8 @@ class Loop:
             self.emit("note", {"text": f"candidate v{item.number}: {blocked}"})
         return bool(blocked)
 
-    def _screen(self, item: Proposed, base: list[RolloutResult], reserve: int) -> bool:
+    def _screen(self, item: Proposed, screen_on: list[RolloutResult], reserve: int) -> bool:
+        base = [r for r in screen_on if r.example.id not in item.shown_ids]
         cand = self._evaluate(item.candidate.playbook, item.number, [r.example for r in base], "train", reserve)
         item.screening = compare(base, cand)
         self.emit("screen", {"version": item.number, "origin": item.origin, "fixed": item.screening.fixed,

@@ -34,6 +34,9 @@ class Proposed:
     candidate: Candidate
     origin: str  # rules | examples | merge
     screening: Screening | None = None
+    # Training examples shown in the candidate as worked examples: screening leaves them out (they would pass by
+    # being copied), so the screen measures whether the examples generalize to other inputs.
+    shown_ids: frozenset[str] = frozenset()
 
 
 class Proposer:
@@ -117,13 +120,16 @@ class Proposer:
     def _examples(self, iteration: int, current: Playbook, current_no: int,
                   failed: list[RolloutResult]) -> Proposed | None:
         base = with_examples_section(current)
-        fresh = [r for r in failed if r.rollout_id is not None]
-        deltas = worked_examples(base, fresh, self.learn.worked_examples, self.tried_examples)
-        if not deltas:
+        # At most half the batch's failures become examples: the other half is what screening tests them on.
+        limit = min(self.learn.worked_examples, len(failed) // 2)
+        picked = worked_examples(base, failed, limit, self.tried_examples) if limit else []
+        if not picked:
             return None
         number = self.next_number()
-        candidate = build_candidate(base, Proposal(deltas=tuple(deltas)), self.learn, number, self.measured())
-        return self._register(iteration, current_no, number, candidate, "examples", False)
+        proposal = Proposal(deltas=tuple(d for d, _r in picked))
+        candidate = build_candidate(base, proposal, self.learn, number, self.measured())
+        item = self._register(iteration, current_no, number, candidate, "examples", False)
+        return replace(item, shown_ids=frozenset(r.example.id for _d, r in picked)) if item else None
 
     def merge(self, iteration: int, current: Playbook, current_no: int, a: Proposed, b: Proposed) -> Proposed | None:
         """The union of two screened candidates' applied deltas, on the current playbook."""
@@ -135,7 +141,8 @@ class Proposer:
         number = self.next_number()
         base = with_examples_section(current)
         candidate = build_candidate(base, Proposal(deltas=deltas), self.learn, number, self.measured())
-        return self._register(iteration, current_no, number, candidate, "merge", False)
+        item = self._register(iteration, current_no, number, candidate, "merge", False)
+        return replace(item, shown_ids=a.shown_ids | b.shown_ids) if item else None
 
     def _register(self, iteration: int, current_no: int, number: int, candidate: Candidate, origin: str,
                   full_rewrite: bool) -> Proposed | None:

@@ -30,13 +30,14 @@ def example_text(input_text: str, target: str) -> str:
 
 
 def worked_examples(playbook: Playbook, failures: Sequence[RolloutResult], limit: int,
-                    skip: Collection[str] = ()) -> list[Delta]:
-    """Up to `limit` worked examples from failed training rollouts: one per confusion, most frequent first,
-    none already in the playbook or tried before (`skip`), none longer than an example may be."""
+                    skip: Collection[str] = ()) -> list[tuple[Delta, RolloutResult]]:
+    """Up to `limit` worked examples from failed training rollouts, each with the rollout it came from: one per
+    confusion, most frequent first, none already in the playbook or tried before (`skip`), none longer than an
+    example may be."""
     shown = {b.text for b in playbook.bullets if b.section == EXAMPLES_SECTION} | set(skip)
     confusion = Counter((r.example.target, r.parsed) for r in failures)
     ordered = sorted(failures, key=lambda r: -confusion[(r.example.target, r.parsed)])
-    deltas: list[Delta] = []
+    picked: list[tuple[Delta, RolloutResult]] = []
     used: set[tuple[str, str | None]] = set()
     for result in ordered:
         key = (result.example.target, result.parsed)
@@ -45,12 +46,12 @@ def worked_examples(playbook: Playbook, failures: Sequence[RolloutResult], limit
             continue
         used.add(key)
         answered = result.parsed if result.parsed is not None else "an unusable answer"
-        deltas.append(Delta(op="add", section=EXAMPLES_SECTION, text=text,
-                            reason=f"worked example: the model answered {answered!s:.60}",
-                            evidence=[f"r{result.rollout_id}"]))
-        if len(deltas) >= limit:
+        picked.append((Delta(op="add", section=EXAMPLES_SECTION, text=text,
+                             reason=f"worked example: the model answered {answered!s:.60}",
+                             evidence=[f"r{result.rollout_id}"]), result))
+        if len(picked) >= limit:
             break
-    return deltas
+    return picked
 
 
 def with_examples_section(playbook: Playbook) -> Playbook:

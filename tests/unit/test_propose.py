@@ -30,7 +30,9 @@ def test_worked_examples_take_one_failure_per_confusion_most_frequent_first() ->
     failures = [rollout(1, "balance", "bill_balance"), rollout(2, "transfer", "routing"),
                 rollout(3, "transfer", "routing"), rollout(4, "balance", None)]
     book = with_examples_section(Playbook(seed_prompt="Classify."))
-    deltas = worked_examples(book, failures, limit=3)
+    picked = worked_examples(book, failures, limit=3)
+    deltas = [d for d, _r in picked]
+    assert [r.example.id for _d, r in picked] == ["e2", "e1", "e4"]
     assert [d.text for d in deltas] == [example_text(failures[1].example.input, "transfer"),
                                         example_text(failures[0].example.input, "balance"),
                                         example_text(failures[3].example.input, "balance")]
@@ -43,11 +45,12 @@ def test_worked_examples_take_one_failure_per_confusion_most_frequent_first() ->
 def test_worked_examples_skip_what_is_shown_or_was_tried() -> None:
     failures = [rollout(1, "balance", "bill_balance"), rollout(2, "transfer", "routing")]
     book = with_examples_section(Playbook(seed_prompt="Classify."))
-    first = worked_examples(book, failures, limit=1)
+    first = [d for d, _r in worked_examples(book, failures, limit=1)]
     applied = book.apply(first).playbook
     again = worked_examples(applied, failures, limit=4)
-    assert [d.text for d in again] == [example_text(failures[1].example.input, "transfer")]
-    assert worked_examples(book, failures, limit=4, skip={d.text for d in worked_examples(book, failures, 4)}) == []
+    assert [d.text for d, _r in again] == [example_text(failures[1].example.input, "transfer")]
+    everything = {d.text for d, _r in worked_examples(book, failures, 4)}
+    assert worked_examples(book, failures, limit=4, skip=everything) == []
     rendered = applied.render()
     assert "### Examples" in rendered and 'Input: "message number 1 about balance" -> Answer: balance' in rendered
 
