@@ -86,7 +86,7 @@ class GateConfig(Frozen):
                                    "onto one label more than this share (and more than the data does)")
     drift_check: bool = Field(True, description="reject a candidate whose answer distribution moves away from "
                               "the val targets' beyond sampling noise (a gain from leaning on one label)")
-    alpha_spending: bool = Field(True, description="test the k-th validated candidate at alpha*6/(pi^2 k^2), so "
+    alpha_spending: bool = Field(True, description="test the k-th validated candidate at alpha/2^k, so "
                                  "trying many candidates on one val set does not inflate false acceptances")
 
 

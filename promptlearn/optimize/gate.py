@@ -3,7 +3,6 @@ examples survives the noise, and not when the gain comes from collapsing answers
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 from collections.abc import Sequence
@@ -130,7 +129,7 @@ def label_drift(base: Sequence[str | None], cand: Sequence[str | None], targets:
 
 def spent_confidence(confidence: float, k: int) -> float:
     """Alpha spending over the candidates validated on the same validation set: the k-th (1-based) is tested at
-    alpha * 6 / (pi^2 k^2), so the chance that any false candidate passes stays within alpha however many are
-    tried (the series sums to alpha)."""
-    alpha = 1 - confidence
-    return 1 - alpha * 6 / (math.pi ** 2 * k ** 2)
+    alpha / 2^k, so the chance that any false candidate passes stays within alpha however many are tried (the
+    series sums to alpha). Geometric rather than 6/(pi^2 k^2): the second and third candidates keep a usable
+    level (alpha/4, alpha/8) at the price of the first (alpha/2 instead of 0.61 alpha)."""
+    return 1 - (1 - confidence) / 2 ** k
