@@ -15,6 +15,7 @@ class EventProgress:
                                  TextColumn("acc {task.fields[acc]}"), TimeElapsedColumn(), TimeRemainingColumn(),
                                  console=console, transient=True, disable=quiet)
         self._task: Any = None
+        self._step: Any = None
         self._right = self._done = 0
 
     def __enter__(self) -> EventProgress:
@@ -37,6 +38,16 @@ class EventProgress:
             self.progress.remove_task(self._task)
             self._task = None
             self._log(f"  v{data['version']} {data['split']}: accuracy {data['accuracy']:.3f}")
+        elif kind == "step_start":  # a slow reflection step (judge, rewriter): a bar, not minutes of silence
+            self._step = self.progress.add_task(data["label"], total=data["n"], acc="-")
+        elif kind == "step_advance" and self._step is not None:
+            self.progress.update(self._step, advance=1)
+        elif kind == "step_end" and self._step is not None:
+            self.progress.remove_task(self._step)
+            self._step = None
+        elif kind == "screen":
+            self._log(f"  candidate v{data['version']} ({data['origin']}): screening fixed {data['fixed']}, "
+                      f"broke {data['broken']}")
         elif kind == "iteration":
             self._log(f"[bold]iteration {data['iteration']}[/] (current version v{data['version']})")
         elif kind == "gate":

@@ -64,7 +64,11 @@ class Proposer:
                 failures: Sequence[RolloutResult]) -> list[Proposed]:
         successes = [r for r in results if r.correct][: self.learn.successes_shown]
         # The code decides correctness; the judge explains. One success is judged too, to measure trust.
-        evidence = critique(self.judge, self.store, self.run_id, current.render(), [*failures, *successes[:1]])
+        judged = [*failures, *successes[:1]]
+        self.emit("step_start", {"label": "judge: critiques", "n": len(judged)})
+        evidence = critique(self.judge, self.store, self.run_id, current.render(), judged,
+                            on_each=lambda: self.emit("step_advance", {}))
+        self.emit("step_end", {})
         fail_ev = [self._with_contrast(e, r) for e, r in zip(evidence[: len(failures)], failures, strict=True)]
         ok_ev = evidence[len(failures):]
         patterns = error_patterns(results)
@@ -97,7 +101,9 @@ class Proposer:
         number = self.next_number()
         seed = self.cfg.seed * 100_003 + number
         tried = [t.text for t in self.tried]
+        self.emit("step_start", {"label": f"rewriter: candidate v{number}", "n": 1})
         proposal = self.rewriter.propose(current, failures, successes, seed, patterns, tried=tried)
+        self.emit("step_end", {})
         dropped: list[Any] = []
         if proposal.ok and self.learn.mode == "deltas":
             kept, dropped = filter_rules(proposal.deltas, inputs, self.tried, self.learn.dedupe_threshold)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from promptlearn.config import LearnConfig
@@ -29,10 +29,12 @@ def evidence_id(rollout_id: int | None) -> str:
 
 
 def critique(judge: ExplanatoryJudge, store: Store, run_id: str, system_prompt: str,
-             results: Sequence[RolloutResult]) -> list[Evidence]:
+             results: Sequence[RolloutResult], on_each: Callable[[], None] | None = None) -> list[Evidence]:
     """Judge each rollout (critique before verdict), store it with the code's verdict beside the judge's."""
     evidence = []
     for result in results:
+        if on_each:
+            on_each()
         assert result.rollout_id is not None
         stored = store.get_critique(result.rollout_id, judge.name)
         if stored is None:
