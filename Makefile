@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test test-fast stress lint bench bench-quality bench-compare install lock clean
+.PHONY: demo test test-fast stress lint bench bench-learn bench-learn-1.5b bench-bbh-choice bench-judge bench-quality bench-compare install lock clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -59,6 +59,29 @@ bench: install
 	$(BIN)/python -m benchmarks.server_scaling
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
 	$(BIN)/promptlearn bench --preset cpu --db runs/out/bench.db
+
+# The learn benchmark (issue #15): two CLINC150 domains, one BBH task and rules-json; seed, promptlearn, GEPA,
+# MIPROv2 and the two ablations at 150 learning rollouts. The peers' per-example results are committed under
+# benchmarks/results/learn-peers/ and reused while their fingerprint matches, so a fresh clone reruns only
+# promptlearn's arms.
+bench-learn: install
+	$(BIN)/promptlearn models pull qwen2.5-0.5b
+	$(BIN)/promptlearn models pull qwen2.5-1.5b
+	$(BIN)/promptlearn bench --preset learn --db runs/out/learn.db
+
+# The same preset with the 1.5B model answering the tasks (reflection models unchanged).
+bench-learn-1.5b: install
+	$(BIN)/promptlearn models pull qwen2.5-1.5b
+	$(BIN)/promptlearn bench --preset learn --task-model local/qwen2.5-1.5b --out learn-1.5b --db runs/out/learn.db
+
+# How the learn preset's BBH task was chosen: zero-shot on train+val (never test) for each BBH task.
+bench-bbh-choice: install
+	$(BIN)/promptlearn models pull qwen2.5-0.5b
+	$(BIN)/python -m benchmarks.choose_bbh --db runs/out/learn.db --per-split 12
+
+# Does the judge's verdict agree with the code scorer's? Balanced seed rollouts stored by bench-learn.
+bench-judge: install
+	$(BIN)/python -m benchmarks.judge_trust --db runs/out/learn.db
 
 # Slower studies, each about 20-30 minutes on 2 cores: learning-quality options off/on (issue #10), and prompt
 # learning against GRPO+LoRA at a matched budget (issue #6, needs the rl extra).
