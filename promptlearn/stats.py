@@ -104,6 +104,12 @@ def mean_ci(values: Sequence[float], confidence: float = 0.95, n_boot: int = 200
     return Interval(estimate, min(low, estimate), max(high, estimate), n)
 
 
+def two_sided(one_sided: float) -> float:
+    """The two-sided interval level whose lower bound is a one-sided bound at `one_sided` (0.9 -> 0.8): the gate's
+    `confidence` is one-sided, every interval it is compared with is computed at this level."""
+    return 2 * one_sided - 1
+
+
 def paired_bootstrap(
     a: Sequence[float], b: Sequence[float], confidence: float = 0.95, n_boot: int = 5000, seed: int = 0
 ) -> PairedResult:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from promptlearn.quality.calibration import brier_regression
-from promptlearn.stats import mcnemar_exact, paired_bootstrap
+from promptlearn.stats import mcnemar_exact, paired_bootstrap, two_sided
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def label_collapse(answers: Sequence[str | None], targets: Sequence[str], max_sh
 def decide(baseline: Sequence[float], candidate: Sequence[float], *, method: str = "bootstrap",
            confidence: float = 0.9, min_gain: float = 0.0, seed: int = 0) -> GateResult:
     """Paired comparison on identical examples. `method='none'` accepts anything (the ungated ablations)."""
-    paired = paired_bootstrap(baseline, candidate, confidence=2 * confidence - 1, seed=seed)
+    paired = paired_bootstrap(baseline, candidate, confidence=two_sided(confidence), seed=seed)
     # A two-sided interval at 2c-1 has a one-sided lower bound at level c.
 
     def result(accepted: bool, p_value: float, reason: str, close: bool = False) -> GateResult:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from promptlearn.stats import brier, ece, paired_bootstrap
+from promptlearn.stats import brier, ece, paired_bootstrap, two_sided
 
 CONFIDENCE_INSTRUCTION = (
     "After your answer, on a new last line, write `Confidence: p` where p is the probability (0 to 1) "
@@ -102,7 +102,7 @@ def brier_regression(base: Sequence[tuple[float | None, bool]], cand: Sequence[t
              for (bc, bok), (cc, cok) in zip(base, cand, strict=True) if bc is not None and cc is not None]
     if len(pairs) < 2:
         return None
-    paired = paired_bootstrap([b for b, _ in pairs], [c for _, c in pairs], confidence=2 * confidence - 1, seed=seed)
+    paired = paired_bootstrap([b for b, _ in pairs], [c for _, c in pairs], confidence=two_sided(confidence), seed=seed)
     if paired.low <= 0:
         return None
     before = sum(b for b, _ in pairs) / len(pairs)

@@ -18,7 +18,7 @@ from promptlearn.evaluate import resolve_dataset, resolve_scorer
 from promptlearn.playbook import Playbook
 from promptlearn.quality.records import record_once
 from promptlearn.rollouts import RolloutResult, RolloutRunner
-from promptlearn.stats import paired_bootstrap
+from promptlearn.stats import paired_bootstrap, two_sided
 from promptlearn.store import Store
 from promptlearn.store.quality import detail
 
@@ -89,7 +89,7 @@ class CliffCheck:
         if number in self.results:
             return self.results[number]
         base, scores = self.scores[0], self._score(playbook, number)
-        paired = paired_bootstrap(base, scores, confidence=2 * self.confidence - 1, seed=self.seed + number)
+        paired = paired_bootstrap(base, scores, confidence=two_sided(self.confidence), seed=self.seed + number)
         result = CliffResult(number, _mean(scores), paired.diff, paired.low, paired.high, paired.n, paired.high < 0)
         record_once(self.store, self.run_id, "ood", "accuracy", result.accuracy, number, dataset=self.ood.dataset,
                     n=result.n, low=result.low, high=result.high, diff=result.diff, flagged=result.flagged)

@@ -20,7 +20,7 @@ from promptlearn.data import Example
 from promptlearn.playbook import Playbook
 from promptlearn.playbook.curation import Measured
 from promptlearn.rollouts import RolloutResult
-from promptlearn.stats import paired_bootstrap
+from promptlearn.stats import paired_bootstrap, two_sided
 
 ABLATION_SPLIT = "ablation"
 _SPACE = 100_000  # units per version in the ablation number space; a playbook never holds this many bullets
@@ -61,8 +61,9 @@ class Credit:
 
 
 def measure(full: Sequence[float], without: Sequence[float], confidence: float, seed: int) -> Credit:
-    """acc(full) - acc(without), paired example by example (so per-example difficulty cancels out)."""
-    paired = paired_bootstrap(without, full, confidence=confidence, seed=seed)
+    """acc(full) - acc(without), paired example by example (so per-example difficulty cancels out). `confidence`
+    is the gate's one-sided level: the interval's lower bound is a one-sided bound at that level, as in the gate."""
+    paired = paired_bootstrap(without, full, confidence=two_sided(confidence), seed=seed)
     return Credit(paired.diff, paired.low, paired.high, paired.n)
 
 

@@ -189,3 +189,15 @@ def test_bench_arms_run_without_ablation_so_budgets_stay_matched() -> None:
 
     assert BenchTask("support_triage").config("promptlearn", 100).quality.ablation == "off"
     assert BenchTask("support_triage").config("add_only", 100, **{"learn.mode": "add_only"}).quality.ablation == "off"
+
+
+def test_ablation_credit_uses_the_gates_one_sided_level() -> None:
+    from promptlearn.quality.credit import measure
+    from promptlearn.stats import paired_bootstrap
+
+    full = [1.0] * 12 + [0.0] * 8
+    without = [1.0] * 8 + [0.0] * 12
+    credit = measure(full, without, 0.9, seed=3)
+    at_gate_level = paired_bootstrap(without, full, confidence=0.8, seed=3)
+    assert (credit.low, credit.high) == (at_gate_level.low, at_gate_level.high)
+    assert credit.low > paired_bootstrap(without, full, confidence=0.9, seed=3).low  # the old, wider interval
