@@ -5,6 +5,8 @@
 - `gepa`, `miprov2`: DSPy's optimizers, run for real through our LM seam (see `peers`).
 - `full_rewrite`: the whole prompt rewritten each iteration, ungated (the published Arize recipe).
 - `add_only`: ACE-style additions only, ungated.
+- `no_examples`, `no_screen`: promptlearn with one mechanism off (worked examples; screening and merge), for the
+  table of what each mechanism bought. Not in the presets' default arms.
 
 `budget` is the number of task-model calls an arm may spend learning; scoring the seed and the final prompt on
 the test split is counted apart (`test_rollouts`), the same for every arm.
@@ -119,6 +121,16 @@ def add_only_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult
     return _promptlearn("add_only", task, budget, lm_inner, **{"learn.mode": "add_only", "gate.method": "none"})
 
 
+def no_examples_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
+    """promptlearn without worked examples: what the rules alone buy (the mechanism ablation)."""
+    return _promptlearn("no_examples", task, budget, lm_inner, **{"learn.worked_examples": 0})
+
+
+def no_screen_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
+    """promptlearn validating its candidate directly: no screening and no merge (the mechanism ablation)."""
+    return _promptlearn("no_screen", task, budget, lm_inner, **{"learn.screen": False, "learn.merge": False})
+
+
 ARMS: dict[str, Arm] = {
     "seed": seed_arm,
     "promptlearn": promptlearn_arm,
@@ -126,7 +138,11 @@ ARMS: dict[str, Arm] = {
     "miprov2": miprov2_arm,
     "full_rewrite": full_rewrite_arm,
     "add_only": add_only_arm,
+    "no_examples": no_examples_arm,
+    "no_screen": no_screen_arm,
 }
+# What a preset runs unless told otherwise: the seed, promptlearn, the two peers and the two published recipes.
+DEFAULT_ARMS = ("seed", "promptlearn", "gepa", "miprov2", "full_rewrite", "add_only")
 
-__all__ = ["ARMS", "Arm", "add_only_arm", "full_rewrite_arm", "gepa_arm", "miprov2_arm", "promptlearn_arm",
-           "seed_arm"]
+__all__ = ["ARMS", "DEFAULT_ARMS", "Arm", "add_only_arm", "full_rewrite_arm", "gepa_arm", "miprov2_arm",
+           "no_examples_arm", "no_screen_arm", "promptlearn_arm", "seed_arm"]

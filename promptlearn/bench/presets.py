@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from promptlearn.bench.arms import ARMS
+from promptlearn.bench.arms import DEFAULT_ARMS
 from promptlearn.bench.peers import CHECKPOINTS, GEPA_MINIBATCH
 from promptlearn.bench.task import BenchTask
 from promptlearn.config import LearnConfig, ModelsConfig
@@ -30,7 +30,7 @@ class BenchPreset:
     tasks: tuple[BenchTask, ...]
     budget: int
     models: ModelsConfig
-    arms: tuple[str, ...] = tuple(ARMS)
+    arms: tuple[str, ...] = DEFAULT_ARMS
     seeds: int = 1
     notes: str = ""
     out_name: str = ""  # results file stem; default `peers-<name>`
@@ -89,7 +89,7 @@ def learn_preset() -> BenchPreset:
 
     return BenchPreset(
         name="learn", tasks=learn_tasks(), budget=LEARN_BUDGET, models=LEARN_MODELS,
-        arms=("seed", "promptlearn", "gepa", "miprov2", "full_rewrite", "add_only"), out_name="learn",
+        arms=DEFAULT_ARMS, out_name="learn",
         reuse_peers=True,
         notes="two CLINC150 domains, one BBH task and rules-json; 150 learning rollouts per arm; checkpoints at "
               "50 and 100 rollouts; the peers' test results are reused while their fingerprint matches.")

@@ -11,7 +11,7 @@ from typing import Any
 from promptlearn.report.plots import write_accuracy_plot
 
 COLORS = {"seed": "#888888", "promptlearn": "#1f77b4", "gepa": "#d62728", "miprov2": "#ff7f0e",
-          "full_rewrite": "#9467bd", "add_only": "#2ca02c"}
+          "full_rewrite": "#9467bd", "add_only": "#2ca02c", "no_examples": "#17becf", "no_screen": "#8c564b"}
 
 
 def _diff(d: dict[str, Any] | None) -> str:

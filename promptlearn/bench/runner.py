@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from promptlearn.bench import peer_cache
-from promptlearn.bench.arms import ARMS
+from promptlearn.bench.arms import ARMS, DEFAULT_ARMS
 from promptlearn.bench.ledger import with_recorded_cost
 from promptlearn.bench.report import write_markdown, write_plots
 from promptlearn.bench.task import ArmResult, BenchTask
@@ -28,7 +28,7 @@ RESULTS_DIR = Path("benchmarks") / "results"
 OnResult = Callable[[ArmResult], None]
 
 
-def run_bench(tasks: Sequence[BenchTask], arms: Sequence[str] = tuple(ARMS), seeds: Sequence[int] = (0,),
+def run_bench(tasks: Sequence[BenchTask], arms: Sequence[str] = DEFAULT_ARMS, seeds: Sequence[int] = (0,),
               budget: int | Sequence[int] = 150, models: ModelsConfig | None = None, out_name: str = "peers", *,
               lm_inner: LM | None = None, out_dir: str | Path = RESULTS_DIR,
               on_result: OnResult | None = None, peer_cache: str | Path | None = None) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from promptlearn.lm import FakeLM
 from promptlearn.optimize.budget import Meter
 from tests.bench.fakes import BETTER, REFLECT, TASK, dspy_fields, make_task, world
 
-LOOP_ARMS = ("promptlearn", "full_rewrite", "add_only")  # these score seed and final prompt on test themselves
+# These score the seed and the final prompt on test themselves.
+LOOP_ARMS = ("promptlearn", "full_rewrite", "add_only", "no_examples", "no_screen")
 
 
 def spy(monkeypatch: pytest.MonkeyPatch, cls: type) -> list[dict[str, Any]]:
