@@ -90,7 +90,7 @@ bench-quality: install
 
 bench-compare: install $(VENV)/.installed-rl
 	$(BIN)/promptlearn compare --dataset bbh:sports_understanding --model qwen2.5-0.5b --ood bbh:navigate \
-		--test 30 --ood-n 30 --budget 48 --max-tokens 64 --eval-points 1 --confidence
+		--test 30 --ood-n 30 --budget 48 --max-tokens 32 --eval-points 1
 
 # Regenerate the lock (pinned, with hashes) from pyproject.toml's pins.
 lock: | $(BIN)/python
