@@ -29,9 +29,37 @@ def _curve(row: dict[str, Any]) -> str:
     return ", ".join(f"{c['rollouts']}: {c['accuracy']:.3f}" for c in row.get("checkpoints") or [])
 
 
+def summary_table(data: dict[str, Any]) -> list[str]:
+    """One row per task, one column per arm: test accuracy [95% CI], paired difference vs seed where it is
+    significant, learning rollouts and reflection calls; the majority-class baseline beside the task."""
+    arms = [a for a in data["arms"] if any(r["arm"] == a for r in data["results"])]
+    lines = ["| task (majority) | " + " | ".join(arms) + " |", "| --- |" + " --- |" * len(arms)]
+    for task in data["tasks"]:
+        rows = {r["arm"]: r for r in data["results"] if r["task"] == task}
+        majority = next(iter(rows.values()))["majority_accuracy"]
+        cells = []
+        for arm in arms:
+            row = rows.get(arm)
+            if row is None:
+                cells.append("not run")
+                continue
+            cell = f"{row['accuracy']:.3f} [{row['low']:.2f}, {row['high']:.2f}]"
+            diff = row.get("diff_vs_seed")
+            if diff and (diff["low"] > 0 or diff["high"] < 0):
+                cell += f" ({diff['diff']:+.3f} vs seed)"
+            if arm != "seed":
+                cell += f"; {row['rollouts']:.0f} rollouts, {row.get('reflection_calls', 0):.0f} refl."
+            cells.append(cell)
+        lines.append(f"| {task} ({majority:.2f}) | " + " | ".join(cells) + " |")
+    return lines
+
+
 def markdown(data: dict[str, Any]) -> str:
     models = data["models"]
-    lines = [f"# Benchmark `{data['name']}`", "",
+    lines = [f"# Benchmark `{data['name']}`", "", "## Summary", "", *summary_table(data), "",
+             "Intervals are 95%; a difference vs seed is shown where its paired 95% interval excludes zero; "
+             "rollouts = task-model calls spent learning; refl. = reflection-model calls (judge, rewriter, GEPA's "
+             "reflection, MIPROv2's proposer).", "", "## Every arm", "",
              f"Task model `{models['task']}`, reflection/rewriter/judge model `{models['rewriter']}`; seeds "
              f"{', '.join(map(str, data['seeds']))}; rollout budgets {', '.join(map(str, data['budgets']))} "
              "(task-model calls spent learning, on train and val; scoring on the test split is counted apart).", "",

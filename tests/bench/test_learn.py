@@ -76,3 +76,12 @@ def test_the_table_shows_majority_answers_reflection_and_checkpoints(tmp_path: P
     assert "50: 1.000" in line and "unparsed 0%" in line
     seed_line = [x for x in table.splitlines() if x.startswith("| tickets | seed |")][0]
     assert "(below majority)" in seed_line  # the chatty seed scores under always-the-most-common-label
+
+
+def test_the_summary_table_has_one_row_per_task_and_the_majority(tmp_path: Path) -> None:
+    task = make_task(tmp_path)
+    run_bench([task], ["promptlearn"], [0], 60, MODELS, "s", lm_inner=world(), out_dir=tmp_path)
+    table = (tmp_path / "s.md").read_text()
+    assert "| task (majority) | seed | promptlearn |" in table
+    row = [x for x in table.splitlines() if x.startswith("| tickets (")][0]
+    assert "vs seed)" in row and "rollouts" in row and "refl." in row
