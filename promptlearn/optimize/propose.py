@@ -80,7 +80,7 @@ class Proposer:
             if item:
                 out.append(item)
         if self.learn.worked_examples and self.learn.mode == "deltas":
-            item = self._examples(iteration, current, current_no, [r for r in results if not r.correct])
+            item = self._examples(iteration, current, current_no, results)
             if item:
                 out.append(item)
         return out
@@ -124,18 +124,18 @@ class Proposer:
         return self._register(iteration, current_no, number, candidate, "rules", proposal.prompt is not None)
 
     def _examples(self, iteration: int, current: Playbook, current_no: int,
-                  failed: list[RolloutResult]) -> Proposed | None:
+                  results: Sequence[RolloutResult]) -> Proposed | None:
         base = with_examples_section(current)
-        # At most half the batch's failures become examples: the other half is what screening tests them on.
-        limit = min(self.learn.worked_examples, len(failed) // 2)
-        picked = worked_examples(base, failed, limit, self.tried_examples) if limit else []
+        failed = [r for r in results if not r.correct]
+        picked = worked_examples(base, failed, self.train.examples, self.learn.worked_examples,
+                                 avoid={r.example.id for r in results}, skip=self.tried_examples)
         if not picked:
             return None
         number = self.next_number()
-        proposal = Proposal(deltas=tuple(d for d, _r in picked))
-        candidate = build_candidate(base, proposal, self.learn, number, self.measured())
+        candidate = build_candidate(base, Proposal(deltas=tuple(d for d, _e in picked)), self.learn, number,
+                                    self.measured())
         item = self._register(iteration, current_no, number, candidate, "examples", False)
-        return replace(item, shown_ids=frozenset(r.example.id for _d, r in picked)) if item else None
+        return replace(item, shown_ids=frozenset(e.id for _d, e in picked)) if item else None
 
     def merge(self, iteration: int, current: Playbook, current_no: int, a: Proposed, b: Proposed) -> Proposed | None:
         """The union of two screened candidates' applied deltas, on the current playbook."""

@@ -1,9 +1,9 @@
 """Where candidate deltas come from, besides the rewriter: worked examples, and what the rewriter must not repeat.
 
-- Worked examples: a failed training example with its correct answer, as a playbook item in the `examples`
-  section (counted in the token budget, credited and pruned like any bullet). Examples from the data carry the
-  label conventions a small rewriter cannot put into words; they come from the training split only, never from
-  val or test. One per confusion (target, wrong answer), most frequent confusion first.
+- Worked examples: training inputs with their correct answers, as items of an `examples` section (counted in
+  the token budget, credited and pruned like any bullet), for the labels the batch confused. Examples from the
+  data carry the label conventions a small rewriter cannot put into words; they come from the training split
+  only, never from val or test, and never from the batch they are screened on.
 - Rules that describe one example ("in this case", a quoted input) are dropped before they cost a validation.
 - What was tried and failed is remembered, so the rewriter is told not to propose it again.
 """
@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from promptlearn.data import Example
 from promptlearn.playbook import EXAMPLES_SECTION, Delta, Playbook
 from promptlearn.playbook.curation import jaccard, word_set
 from promptlearn.playbook.deltas import MAX_EXAMPLE_TEXT
@@ -29,28 +30,45 @@ def example_text(input_text: str, target: str) -> str:
     return f'Input: "{" ".join(input_text.split())}" -> Answer: {target}'
 
 
-def worked_examples(playbook: Playbook, failures: Sequence[RolloutResult], limit: int,
-                    skip: Collection[str] = ()) -> list[tuple[Delta, RolloutResult]]:
-    """Up to `limit` worked examples from failed training rollouts, each with the rollout it came from: one per
-    confusion, most frequent first, none already in the playbook or tried before (`skip`), none longer than an
-    example may be."""
+def worked_examples(playbook: Playbook, failures: Sequence[RolloutResult], train: Sequence[Example], limit: int,
+                    avoid: Collection[str] = (), skip: Collection[str] = ()) -> list[tuple[Delta, Example]]:
+    """Up to `limit` worked examples for the batch's confusions, taken from the training split: for each
+    confusion (target, wrong answer), most frequent first, a training example of the target and then one of the
+    label the model wrongly gave (the boundary from both sides). Examples in `avoid` (the batch: what screening
+    tests on) are never used, so a candidate cannot pass screening by copying its answers; neither are examples
+    already in the playbook or tried before (`skip`, by text). Where no other training example has the target
+    (free-form tasks), any unused one shows the expected form."""
     shown = {b.text for b in playbook.bullets if b.section == EXAMPLES_SECTION} | set(skip)
+    pool = [e for e in train if e.id not in set(avoid)
+            and len(example_text(e.input, e.target)) <= MAX_EXAMPLE_TEXT
+            and example_text(e.input, e.target) not in shown]
+    by_label: dict[str, list[Example]] = {}
+    for example in pool:
+        by_label.setdefault(example.target.strip().lower(), []).append(example)
+    # Labels some *other* training example has: a target outside them is free-form (a JSON record, a sentence).
+    failed_ids = {r.example.id for r in failures}
+    train_labels = {e.target.strip().lower() for e in train if e.id not in failed_ids}
     confusion = Counter((r.example.target, r.parsed) for r in failures)
-    ordered = sorted(failures, key=lambda r: -confusion[(r.example.target, r.parsed)])
-    picked: list[tuple[Delta, RolloutResult]] = []
-    used: set[tuple[str, str | None]] = set()
-    for result in ordered:
-        key = (result.example.target, result.parsed)
-        text = example_text(result.example.input, result.example.target)
-        if key in used or text in shown or len(text) > MAX_EXAMPLE_TEXT:
-            continue
-        used.add(key)
-        answered = result.parsed if result.parsed is not None else "an unusable answer"
-        picked.append((Delta(op="add", section=EXAMPLES_SECTION, text=text,
-                             reason=f"worked example: the model answered {answered!s:.60}",
-                             evidence=[f"r{result.rollout_id}"]), result))
-        if len(picked) >= limit:
-            break
+    picked: list[tuple[Delta, Example]] = []
+    used: set[str] = set()
+
+    def take(label: str | None, why: str) -> None:
+        candidates = by_label.get((label or "").strip().lower(), []) if label else pool
+        example = next((e for e in candidates if e.id not in used), None)
+        if example is None or len(picked) >= limit:
+            return
+        used.add(example.id)
+        picked.append((Delta(op="add", section=EXAMPLES_SECTION, text=example_text(example.input, example.target),
+                             reason=why), example))
+
+    for (target, answered), _n in confusion.most_common():
+        said = answered if answered is not None else "an unusable answer"
+        before = len(picked)
+        take(target, f"worked example of {target} (the model answered {said!s:.40})")
+        if len(picked) == before and target.strip().lower() not in train_labels:
+            take(None, "worked example of the expected answer form")  # a free-form answer: show its form
+        if answered is not None and answered.strip().lower() != target.strip().lower():
+            take(answered, f"worked example of {answered!s:.40}, the label given instead of {target}")
     return picked
 
 

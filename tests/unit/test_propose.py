@@ -26,33 +26,42 @@ def rollout(i: int, target: str, answer: str | None, rid: int | None = None) -> 
                          "", answer, rollout_id=rid if rid is not None else i)
 
 
-def test_worked_examples_take_one_failure_per_confusion_most_frequent_first() -> None:
+TRAIN = [Example(f"t{i}", f"training message {i} about {label}", label)
+         for i, label in enumerate(["balance", "bill_balance", "transfer", "routing", "balance", "transfer"])]
+
+
+def test_worked_examples_show_both_sides_of_each_confusion_from_the_training_split() -> None:
     failures = [rollout(1, "balance", "bill_balance"), rollout(2, "transfer", "routing"),
-                rollout(3, "transfer", "routing"), rollout(4, "balance", None)]
+                rollout(3, "transfer", "routing")]
     book = with_examples_section(Playbook(seed_prompt="Classify."))
-    picked = worked_examples(book, failures, limit=3)
-    deltas = [d for d, _r in picked]
-    assert [r.example.id for _d, r in picked] == ["e2", "e1", "e4"]
-    assert [d.text for d in deltas] == [example_text(failures[1].example.input, "transfer"),
-                                        example_text(failures[0].example.input, "balance"),
-                                        example_text(failures[3].example.input, "balance")]
+    picked = worked_examples(book, failures, TRAIN, limit=4)
+    # transfer/routing is the most frequent confusion: an example of each side, then balance/bill_balance.
+    assert [e.id for _d, e in picked] == ["t2", "t3", "t0", "t1"]
+    deltas = [d for d, _e in picked]
+    assert deltas[0].text == example_text(TRAIN[2].input, "transfer")
     assert all(d.section == EXAMPLES_SECTION and d.op == "add" for d in deltas)
-    assert deltas[0].evidence == ["r2"]
-    assert "routing" in deltas[0].reason
-    assert len(worked_examples(book, failures, limit=1)) == 1
+    assert "routing" in deltas[0].reason and "instead of transfer" in deltas[1].reason
+    assert len(worked_examples(book, failures, TRAIN, limit=1)) == 1
 
 
-def test_worked_examples_skip_what_is_shown_or_was_tried() -> None:
-    failures = [rollout(1, "balance", "bill_balance"), rollout(2, "transfer", "routing")]
+def test_worked_examples_never_come_from_the_screened_batch_nor_repeat() -> None:
+    failures = [rollout(1, "balance", "bill_balance")]
     book = with_examples_section(Playbook(seed_prompt="Classify."))
-    first = [d for d, _r in worked_examples(book, failures, limit=1)]
-    applied = book.apply(first).playbook
-    again = worked_examples(applied, failures, limit=4)
-    assert [d.text for d, _r in again] == [example_text(failures[1].example.input, "transfer")]
-    everything = {d.text for d, _r in worked_examples(book, failures, 4)}
-    assert worked_examples(book, failures, limit=4, skip=everything) == []
+    picked = worked_examples(book, failures, TRAIN, limit=4, avoid={"t0"})
+    assert [e.id for _d, e in picked] == ["t4", "t1"]  # t0 is in the batch: the next balance example is used
+    applied = book.apply([d for d, _e in picked]).playbook
+    again = worked_examples(applied, failures, TRAIN, limit=4, avoid={"t0"})
+    assert [e.id for _d, e in again] == []  # every balance / bill_balance example is shown already
+    assert worked_examples(book, failures, TRAIN, limit=4, skip={d.text for d, _e in picked}, avoid={"t0"}) == []
     rendered = applied.render()
-    assert "### Examples" in rendered and 'Input: "message number 1 about balance" -> Answer: balance' in rendered
+    assert "### Examples" in rendered and 'Input: "training message 4 about balance" -> Answer: balance' in rendered
+
+
+def test_a_free_form_task_gets_an_example_of_the_expected_form() -> None:
+    train = [Example("a", "note a", '{"k": 1}'), Example("b", "note b", '{"k": 2}')]
+    failures = [RolloutResult(Example("c", "note c", '{"k": 3}'), "k is 3", 0.0, "", None, rollout_id=9)]
+    picked = worked_examples(Playbook(seed_prompt="x"), failures, train, limit=2)
+    assert [e.id for _d, e in picked] == ["a"] and "expected answer form" in picked[0][0].reason
 
 
 def test_rules_about_one_example_are_caught() -> None:
