@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from promptlearn import optimize, preset
-from promptlearn.lm import LMRequest
+from promptlearn.lm import FakeLM, LMRequest
 from promptlearn.store import Store
 from tests.fakes_task import LABELS, add, world_with, write_dataset
 
@@ -32,6 +32,20 @@ def learns_from_examples(request: LMRequest) -> str:
     system, user = request.messages[0][1], request.messages[-1][1]
     label = user.split(" about ")[-1].upper()
     return label if f"-> Answer: {label}" in system or label == "BILLING" else "BILLING"
+
+
+def rewriter_spy(lm: FakeLM) -> tuple[FakeLM, list[str]]:
+    """The same fake, recording the prompt of every rewriter request."""
+    seen: list[str] = []
+    real = lm.complete
+
+    def spy(request: LMRequest):  # type: ignore[no-untyped-def]
+        if "deltas" in (request.json_schema or {}).get("properties", {}):
+            seen.append(request.messages[-1][1])
+        return real(request)
+
+    lm.complete = spy  # type: ignore[method-assign]
+    return lm, seen
 
 
 def test_worked_examples_are_screened_on_other_inputs_validated_and_accepted(tmp_path: Path) -> None:
@@ -69,20 +83,7 @@ def test_a_rule_about_one_example_is_dropped_and_the_rewriter_asked_again(tmp_pa
     store = Store(str(tmp_path / "db.sqlite"))
     specific = add("In this case, the customer is changing their shipping address, so answer SHIPPING.")
     general = add("Answer with the bare label only.")
-    seen: list[str] = []
-
-    def task(request: LMRequest) -> str:
-        return learns_from_examples(request)
-
-    lm = world_with(task, [specific, general])
-    real = lm.complete
-
-    def spy(request: LMRequest):  # type: ignore[no-untyped-def]
-        if "deltas" in (request.json_schema or {}).get("properties", {}):
-            seen.append(request.messages[-1][1])
-        return real(request)
-
-    lm.complete = spy  # type: ignore[method-assign]
+    lm, seen = rewriter_spy(world_with(learns_from_examples, [specific, general]))
     result = optimize(config(tmp_path, budget={"max_iterations": 1}, learn={"worked_examples": 0}), store=store,
                       lm=lm)
     assert len(seen) == 2 and "Your previous reply was not usable" in seen[1] and "in this case" in seen[1].lower()
@@ -92,17 +93,8 @@ def test_a_rule_about_one_example_is_dropped_and_the_rewriter_asked_again(tmp_pa
 
 
 def test_a_rejected_rule_is_shown_to_the_rewriter_as_already_tried(tmp_path: Path) -> None:
-    seen: list[str] = []
     useless = add("Be polite to the customer.")
-    lm = world_with(lambda r: "BILLING", [useless, add("Answer in capitals.")])
-    real = lm.complete
-
-    def spy(request: LMRequest):  # type: ignore[no-untyped-def]
-        if "deltas" in (request.json_schema or {}).get("properties", {}):
-            seen.append(request.messages[-1][1])
-        return real(request)
-
-    lm.complete = spy  # type: ignore[method-assign]
+    lm, seen = rewriter_spy(world_with(lambda r: "BILLING", [useless, add("Answer in capitals.")]))
     optimize(config(tmp_path, learn={"worked_examples": 0}), store=Store(str(tmp_path / "db.sqlite")), lm=lm)
     assert "Rules already tried and rejected" not in seen[0]
     assert "Rules already tried and rejected" in seen[1] and "Be polite to the customer." in seen[1]
@@ -123,8 +115,6 @@ def test_a_gain_from_leaning_on_one_label_is_rejected_as_drift(tmp_path: Path) -
 
 
 def test_the_pipeline_resumes_after_a_crash_without_repeating_work(tmp_path: Path) -> None:
-    from promptlearn.lm import FakeLM
-
     store = Store(str(tmp_path / "db.sqlite"))
     cfg = config(tmp_path)
     reference = optimize(cfg, store=Store(str(tmp_path / "ref.sqlite")), lm=world_with(learns_from_examples, []))
