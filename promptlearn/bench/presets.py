@@ -119,9 +119,16 @@ def get_preset(name: str) -> BenchPreset:
 
 
 def select_tasks(preset: BenchPreset, names: list[str] | None) -> tuple[BenchTask, ...]:
-    """Preset tasks by dataset or short name; any other dataset gets the preset's first task's settings."""
+    """Preset tasks by dataset or short name; any other dataset gets the preset's sizes and models (`own_task`)."""
     if not names:
         return preset.tasks
     known = {t.dataset: t for t in preset.tasks} | {t.name: t for t in preset.tasks}
     known |= {t.dataset.split(":", 1)[-1]: t for t in preset.tasks}
-    return tuple(known.get(n) or replace(preset.tasks[0], dataset=n) for n in names)
+    return tuple(known.get(n) or own_task(preset, n) for n in names)
+
+
+def own_task(preset: BenchPreset, dataset: str) -> BenchTask:
+    """A dataset the preset does not know: its sizes, models and loop settings, none of its first task's data
+    specifics (label, split column, scorer, seed prompt); set those with --prompt and --scorer."""
+    return replace(preset.tasks[0], dataset=dataset, label=None, split_column=None, scorer="auto",
+                   system_prompt=BenchTask.system_prompt)

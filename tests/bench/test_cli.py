@@ -73,3 +73,29 @@ def test_an_unknown_arm_is_one_line_error() -> None:
     result = CliRunner().invoke(app, ["bench", "--arms", "dspy_magic", "--dry-run"])
     assert result.exit_code == 2
     assert "unknown arm(s) dspy_magic" in result.output
+
+
+def test_own_data_sizes_prompt_scorer_and_task_model_reach_every_task(monkeypatch: pytest.MonkeyPatch,
+                                                                      tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import promptlearn.bench
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(tasks, arms, seeds, budgets, models, name, **kwargs):  # type: ignore[no-untyped-def]
+        seen.update(tasks=tasks, models=models, name=name, **kwargs)
+        return {"name": name, "plots": []}
+
+    monkeypatch.setattr(promptlearn.bench, "run_bench", fake_run)
+    data = tmp_path / "mine.jsonl"
+    data.write_text('{"input": "a", "target": "x"}\n')
+    args = ["bench", "--preset", "learn", "--tasks", str(data), "--train", "20", "--val", "10", "--test", "40",
+            "--prompt", "Label it.", "--scorer", "label:x,y", "--task-model", "local/qwen2.5-1.5b",
+            "--out-dir", str(tmp_path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    (task,) = seen["tasks"]
+    assert (task.dataset, task.train, task.val, task.test) == (str(data), 20, 10, 40)
+    assert (task.system_prompt, task.scorer, task.models.task) == ("Label it.", "label:x,y", "local/qwen2.5-1.5b")
+    assert task.models.rewriter == "local/qwen2.5-1.5b" and seen["models"] is None
+    assert task.name == "mine" and task.split_column is None  # nothing of the preset's CLINC task leaks in
+    assert seen["name"] == "learn" and seen["peer_cache"] == tmp_path / "learn-peers"
