@@ -29,8 +29,10 @@ LEARN_MODELS = ModelsConfig(task="local/qwen2.5-0.5b", judge="local/qwen2.5-1.5b
 # depend on a results file at import time.
 LEARN_BBH_TASK = "logical_deduction_three_objects"
 CLINC_DOMAINS = ("banking", "credit_cards")
-# promptlearn's loop at this budget: a training batch per iteration and candidates screened before validation.
-LEARN_PROMPTLEARN: dict[str, object] = {"budget.max_iterations": 6}
+# promptlearn's loop at this budget: a batch of 10 per iteration, up to 8 worked examples per candidate (room for
+# them in the playbook), candidates screened before the one validation pass an iteration can afford.
+LEARN_PROMPTLEARN: dict[str, object] = {"budget.max_iterations": 6, "learn.batch_size": 10,
+                                        "learn.worked_examples": 8, "learn.playbook_max_tokens": 700}
 
 
 @cache

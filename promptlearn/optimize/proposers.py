@@ -37,7 +37,8 @@ def worked_examples(playbook: Playbook, failures: Sequence[RolloutResult], train
     label the model wrongly gave (the boundary from both sides). Examples in `avoid` (the batch: what screening
     tests on) are never used, so a candidate cannot pass screening by copying its answers; neither are examples
     already in the playbook or tried before (`skip`, by text). Where no other training example has the target
-    (free-form tasks), any unused one shows the expected form."""
+    (free-form tasks), any unused one shows the expected form. For classification, places left go to labels the
+    playbook has no example of yet, most frequent first (one example per label is the few-shot baseline)."""
     shown = {b.text for b in playbook.bullets if b.section == EXAMPLES_SECTION} | set(skip)
     pool = [e for e in train if e.id not in set(avoid)
             and len(example_text(e.input, e.target)) <= MAX_EXAMPLE_TEXT
@@ -69,6 +70,12 @@ def worked_examples(playbook: Playbook, failures: Sequence[RolloutResult], train
             take(None, "worked example of the expected answer form")  # a free-form answer: show its form
         if answered is not None and answered.strip().lower() != target.strip().lower():
             take(answered, f"worked example of {answered!s:.40}, the label given instead of {target}")
+    # Places left go to labels the playbook shows no example of yet (classification only: labels that repeat).
+    if len(train_labels) <= len(train) / 2:
+        have = {b.text.rsplit("-> Answer: ", 1)[-1].strip().lower() for b in playbook.bullets
+                if b.section == EXAMPLES_SECTION} | {e.target.strip().lower() for _d, e in picked}
+        for label in sorted(set(by_label) - have, key=lambda lab: -len(by_label[lab])):
+            take(label, f"worked example of {label}, a label the playbook had no example of")
     return picked
 
 

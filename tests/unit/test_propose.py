@@ -109,3 +109,14 @@ def test_alpha_spending_sums_to_alpha_and_tightens() -> None:
     assert levels == sorted(levels)
     assert math.isclose(sum(1 - c for c in levels), 0.1, rel_tol=1e-6)
     assert math.isclose(levels[0], 0.95) and math.isclose(levels[1], 0.975)
+
+
+def test_places_left_go_to_labels_without_an_example() -> None:
+    labels = ["a", "b", "c", "d"]
+    train = [Example(f"t{i}", f"message {i}", labels[i % 4]) for i in range(16)]
+    failures = [rollout(99, "a", "b")]
+    picked = worked_examples(Playbook(seed_prompt="x"), failures, train, limit=4)
+    assert sorted(e.target for _d, e in picked) == ["a", "b", "c", "d"]  # a and b for the confusion, then c, d
+    assert "had no example" in picked[-1][0].reason
+    free_form = [Example(f"f{i}", f"note {i}", f"record {i}") for i in range(8)]
+    assert len(worked_examples(Playbook(seed_prompt="x"), [], free_form, limit=4)) == 0  # no labels to cover
