@@ -177,10 +177,16 @@ class Loop:
         proposed = self.proposer.propose(iteration, current, current_no, results, failures)
         ranked = self._screen_all(iteration, current, current_no, proposed, results, failures, reserve)
         best: tuple[Playbook, int, list[RolloutResult], GateResult] | None = None
-        for item in ranked[: self.cfg.learn.validate_top]:
+        top = self.cfg.learn.validate_top
+        for item in ranked[:top]:
             outcome = self._validate(item, current, current_no, current_val, reserve)
             if outcome and (best is None or outcome[3].diff > best[3].diff):
                 best = outcome
+        chosen = ", ".join(f"v{item.number}" for item in ranked[:top])
+        for item in ranked[top:]:  # passed screening but ranked below: recorded as such, never left "candidate"
+            self.store.set_version_status(self.run_id, item.number, "rejected",
+                                          note=f"passed {item.screening.describe() if item.screening else 'screening'}"
+                                               f"; not validated ({chosen} ranked higher)")
         if best is None:
             return None
         playbook, number, val, _gate = best

@@ -135,3 +135,18 @@ def test_the_pipeline_resumes_after_a_crash_without_repeating_work(tmp_path: Pat
     assert len(keys) == len(set(keys)) == resumed.rollouts
     assert resumed.final.render() == reference.final.render()
     assert json.loads(resumed.summary_json())["final_test"] == json.loads(reference.summary_json())["final_test"]
+
+
+def test_no_candidate_is_left_a_candidate(tmp_path: Path) -> None:
+    rule = "Tickets about bugs are BUG."
+
+    def task(request: LMRequest) -> str:  # the rule fixes BUG, worked examples fix their labels
+        if rule in request.messages[0][1] and request.messages[-1][1].endswith("about bug"):
+            return "BUG"
+        return learns_from_examples(request)
+
+    store = Store(str(tmp_path / "db.sqlite"))
+    result = optimize(config(tmp_path), store=store, lm=world_with(task, [add(rule)] * 3))
+    statuses = {v.number: (v.status, v.note) for v in store.versions(result.run_id)}
+    assert all(status in ("seed", "accepted", "rejected", "failed") for status, _note in statuses.values()), statuses
+    assert any("not validated" in note for _status, note in statuses.values())
