@@ -64,8 +64,8 @@ def label_collapse(answers: Sequence[str | None], targets: Sequence[str], max_sh
     return None
 
 
-def decide(baseline: Sequence[float], candidate: Sequence[float], *, method: str = "bootstrap",
-           confidence: float = 0.9, min_gain: float = 0.0, seed: int = 0) -> GateResult:
+def decide(baseline: Sequence[float], candidate: Sequence[float], *, method: str, confidence: float,
+           min_gain: float, seed: int) -> GateResult:
     """Paired comparison on identical examples. `method='none'` accepts anything (the ungated ablations)."""
     paired = paired_bootstrap(baseline, candidate, confidence=two_sided(confidence), seed=seed)
     # A two-sided interval at 2c-1 has a one-sided lower bound at level c.

@@ -94,7 +94,7 @@ def _with_interval(pairs: list[tuple[float, bool]], measure: Callable[[Sequence[
 
 
 def brier_regression(base: Sequence[tuple[float | None, bool]], cand: Sequence[tuple[float | None, bool]],
-                     confidence: float = 0.9, seed: int = 0) -> str | None:
+                     confidence: float, seed: int) -> str | None:
     """A rejection reason when the candidate's Brier score is worse than the baseline's beyond noise: a paired
     bootstrap of per-example squared errors over the examples where both stated a confidence, at the gate's
     one-sided level. None when it is not worse, or when too few examples have both confidences to tell."""

@@ -63,7 +63,7 @@ class CliffResult:
 
 class CliffCheck:
     def __init__(self, ood: OodSet, runner: RolloutRunner, evaluate: Evaluate, store: Store, run_id: str,
-                 emit: Emit, confidence: float = 0.9, seed: int = 0):
+                 emit: Emit, confidence: float, seed: int):
         self.ood, self.evaluate, self.store, self.run_id, self.emit = ood, evaluate, store, run_id, emit
         # The same task model and settings as the run, scored with the check set's scorer.
         self.runner = copy.copy(runner)

@@ -1,29 +1,33 @@
+from promptlearn.config import GateConfig
 from promptlearn.optimize.frontier import pareto_front, unique_wins
 from promptlearn.optimize.gate import decide, label_collapse
 
+_DEFAULTS = GateConfig()
+GATE = {"confidence": _DEFAULTS.confidence, "min_gain": _DEFAULTS.min_gain, "seed": 0}
+
 
 def test_three_wins_of_three_is_a_close_call_not_a_gain() -> None:
-    result = decide([0, 0, 0], [1, 1, 1], confidence=0.9)
+    result = decide([0, 0, 0], [1, 1, 1], method="bootstrap", **GATE)
     assert not result.accepted and result.close and result.wins == 3
 
 
 def test_a_clear_gain_on_forty_examples_is_accepted() -> None:
     base = [0] * 20 + [1] * 20
     cand = [1] * 12 + [0] * 8 + [1] * 20
-    result = decide(base, cand)
+    result = decide(base, cand, method="bootstrap", **GATE)
     assert result.accepted and result.low > 0 and result.wins == 12 and result.losses == 0
 
 
 def test_no_gain_and_a_loss_are_rejected() -> None:
     same = [1, 0] * 20
-    assert not decide(same, same).accepted
-    assert not decide([1] * 40, [1] * 30 + [0] * 10).accepted
+    assert not decide(same, same, method="bootstrap", **GATE).accepted
+    assert not decide([1] * 40, [1] * 30 + [0] * 10, method="bootstrap", **GATE).accepted
 
 
 def test_mcnemar_method_and_ungated_mode() -> None:
     base, cand = [0] * 30, [1] * 10 + [0] * 20
-    assert decide(base, cand, method="mcnemar").accepted
-    assert decide([1] * 10, [0] * 10, method="none").accepted
+    assert decide(base, cand, method="mcnemar", **GATE).accepted
+    assert decide([1] * 10, [0] * 10, method="none", **GATE).accepted
 
 
 def test_label_collapse_is_detected_only_beyond_the_data() -> None:

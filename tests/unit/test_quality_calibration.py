@@ -201,10 +201,10 @@ def test_without_the_calibration_gate_the_overconfident_candidate_gets_in(tmp_pa
 def test_brier_regression_needs_both_confidences_and_a_real_worsening() -> None:
     base = [(1.0, True), (0.0, False), (None, True), (1.0, True)] * 5
     worse = [(0.0, True), (1.0, False), (1.0, True), (0.0, True)] * 5
-    assert brier_regression(base, base) is None
-    reason = brier_regression(base, worse)
+    assert brier_regression(base, base, 0.9, 0) is None
+    reason = brier_regression(base, worse, 0.9, 0)
     assert reason is not None and "over 15 examples where both stated a confidence" in reason
-    assert brier_regression(base[:1], worse[:1]) is None  # one pair tells nothing
+    assert brier_regression(base[:1], worse[:1], 0.9, 0) is None  # one pair tells nothing
 
     class R:
         def __init__(self, confidence: float | None, correct: bool):
