@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from promptlearn.data import Example, Score, Scorer
 from promptlearn.executor import Executor, make_executor
 from promptlearn.lm.base import LM, LMRequest
+from promptlearn.playbook.playbook import split_worked_examples
 from promptlearn.quality.calibration import (
     CONFIDENCE_INSTRUCTION,
     FOLLOWUP_MAX_TOKENS,
@@ -43,7 +44,11 @@ class RolloutResult:
 
 
 def task_messages(system_prompt: str, example: Example) -> list[dict[str, str]]:
-    return [{"role": "system", "content": system_prompt}, {"role": "user", "content": example.input}]
+    """The system prompt, the playbook's worked examples as conversation turns, then the input."""
+    system, shots = split_worked_examples(system_prompt)
+    turns = [{"role": role, "content": text} for shot in shots
+             for role, text in (("user", shot[0]), ("assistant", shot[1]))]
+    return [{"role": "system", "content": system}, *turns, {"role": "user", "content": example.input}]
 
 
 def safe_score(scorer: Scorer, output: str, example: Example) -> Score:

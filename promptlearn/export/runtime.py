@@ -62,6 +62,16 @@ def render_with(playbook: Playbook | str, **variables: Any) -> str:
     return re.sub(r"\x00(\d+)\x00", lambda m: values[int(m.group(1))], rendered)
 
 
+def messages_for(playbook: Playbook | str, user_input: str, **variables: Any) -> list[dict[str, str]]:
+    """The chat messages the task model saw while the playbook was learned and scored: the filled system prompt,
+    its worked examples as user/assistant turns, then `user_input`. Use this rather than the bare prompt string
+    when the playbook has an `examples` section, or the examples reach the model as text, not as turns."""
+    from promptlearn.data import Example
+    from promptlearn.rollouts import task_messages
+
+    return task_messages(render_with(playbook, **variables), Example(id="", input=user_input, target=""))
+
+
 def _format_one(match: re.Match[str], variables: dict[str, Any]) -> str:
     try:
         return ("{" + match.group(1) + match.group(2) + "}").format(**variables)

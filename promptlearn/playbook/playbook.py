@@ -25,6 +25,40 @@ _BRACKETS = re.compile(r"\[([^\[\]\n]{1,200})\]")
 _CITED_ID = re.compile(rf"(?<![a-z0-9]){BULLET_ID_PATTERN}(?![0-9])")
 
 
+# A worked example as `render()` writes it: `- [exa-00001] Input: "<input>" -> Answer: <answer>`.
+_EXAMPLE_LINE = re.compile(r'^- \[[a-z]{3}-\d{5,}\] Input: "(.*)" -> Answer: (.*)$')
+_EXAMPLES_HEADING = "### Examples"
+
+
+def split_worked_examples(prompt: str) -> tuple[str, list[tuple[str, str]]]:
+    """A rendered prompt without its `### Examples` block, and that block's (input, answer) pairs.
+
+    The task model is shown worked examples as conversation turns (user input, assistant answer) before the real
+    input, as DSPy shows demos: a 0.5B model learned far more from 15 examples as turns than from the same
+    examples listed in its system prompt (CLINC150 banking val: 0.67 vs 0.53, seed 0.33). A prompt without the
+    block comes back unchanged with no pairs."""
+    if _EXAMPLES_HEADING not in prompt:
+        return prompt, []
+    kept: list[str] = []
+    pairs: list[tuple[str, str]] = []
+    inside = False
+    for line in prompt.split("\n"):
+        if line.strip() == _EXAMPLES_HEADING:
+            inside = True
+            continue
+        if inside and line.startswith("#"):
+            inside = False
+        match = _EXAMPLE_LINE.match(line) if inside else None
+        if match:
+            pairs.append((match.group(1), match.group(2).strip()))
+        elif not (inside and not line.strip()):
+            kept.append(line)
+    text = "\n".join(kept).rstrip()
+    if text.endswith("## Playbook"):  # only examples were learned: no empty heading left behind
+        text = text[: -len("## Playbook")].rstrip()
+    return text, pairs
+
+
 def token_count(text: str) -> int:
     """Approximate tokens as ceil(chars / 4): tokenizer-free and stable across models, fine for budgets."""
     return math.ceil(len(text) / 4)

@@ -28,10 +28,12 @@ def config(tmp_path: Path, **overrides: Any):  # type: ignore[no-untyped-def]
 
 
 def learns_from_examples(request: LMRequest) -> str:
-    """A model that knows a label once the prompt shows a worked example of it; else it says BILLING."""
-    system, user = request.messages[0][1], request.messages[-1][1]
+    """A model that knows a label once it has been shown a worked example of it (an earlier assistant turn);
+    else it says BILLING."""
+    user = request.messages[-1][1]
     label = user.split(" about ")[-1].upper()
-    return label if f"-> Answer: {label}" in system or label == "BILLING" else "BILLING"
+    shown = {content for role, content in request.messages[1:-1] if role == "assistant"}
+    return label if label in shown or label == "BILLING" else "BILLING"
 
 
 def rewriter_spy(lm: FakeLM) -> tuple[FakeLM, list[str]]:

@@ -120,3 +120,29 @@ def test_places_left_go_to_labels_without_an_example() -> None:
     assert "had no example" in picked[-1][0].reason
     free_form = [Example(f"f{i}", f"note {i}", f"record {i}") for i in range(8)]
     assert len(worked_examples(Playbook(seed_prompt="x"), [], free_form, limit=4)) == 0  # no labels to cover
+
+
+def test_worked_examples_reach_the_task_model_as_turns_and_exports_reproduce_them() -> None:
+    from promptlearn.export import messages_for
+    from promptlearn.playbook.playbook import split_worked_examples
+    from promptlearn.rollouts import task_messages
+
+    book = with_examples_section(Playbook(seed_prompt="Classify {{ bank }} messages."))
+    book = book.apply([Delta(op="add", text="Answer with the intent only."),
+                       Delta(op="add", section=EXAMPLES_SECTION, text=example_text('my "card" is lost', "lost")),
+                       Delta(op="add", section=EXAMPLES_SECTION, text=example_text("what is my balance", "balance"))
+                       ]).playbook
+    system, shots = split_worked_examples(book.render())
+    assert shots == [('my "card" is lost', "lost"), ("what is my balance", "balance")]
+    assert "Examples" not in system and "Answer with the intent only." in system
+    messages = task_messages(book.render(), Example("x", "block my card", "freeze"))
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "assistant", "user"]
+    assert messages[1:3] == [{"role": "user", "content": 'my "card" is lost'}, {"role": "assistant", "content": "lost"}]
+    exported = messages_for(book, "block my card", bank="Acme")
+    assert exported[0]["content"].startswith("Classify Acme messages.") and exported[1:] == messages[1:]
+    plain = Playbook(seed_prompt="Classify.")
+    assert task_messages(plain.render(), Example("x", "hi", "y")) == [
+        {"role": "system", "content": "Classify."}, {"role": "user", "content": "hi"}]  # unchanged without examples
+    only = with_examples_section(plain).apply([Delta(op="add", section=EXAMPLES_SECTION,
+                                                     text=example_text("q", "a"))]).playbook
+    assert split_worked_examples(only.render()) == ("Classify.", [("q", "a")])
