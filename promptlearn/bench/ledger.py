@@ -14,7 +14,8 @@ from typing import Any
 from promptlearn.bench.task import ArmResult, BenchTask
 from promptlearn.store import Store
 
-COST_FIELDS = ("tokens", "lm_seconds", "wall_s")
+# What a replay cannot observe: it makes no call, and reads the judge's critiques from the store without asking.
+COST_FIELDS = ("tokens", "lm_seconds", "wall_s", "reflection_calls", "reflection_tokens")
 
 
 def cell_key(task: BenchTask, arm: str, budget: int) -> dict[str, Any]:
@@ -29,9 +30,9 @@ def with_recorded_cost(store: Store, task: BenchTask, result: ArmResult) -> ArmR
     wanted = json.dumps(key, sort_keys=True)
     rows = [r for r in store.list_runs(limit=100_000) if r.kind == "bench" and r.config_json == wanted]
     recorded = json.loads(rows[0].summary_json) if rows else {}
-    if result.fresh_calls == 0 and all(f in recorded for f in COST_FIELDS):
+    if result.fresh_calls == 0 and any(f in recorded for f in COST_FIELDS):
         notes = {**result.notes, "replayed": True, "replay_wall_s": result.wall_s}
-        return replace(result, notes=notes, **{f: recorded[f] for f in COST_FIELDS})
+        return replace(result, notes=notes, **{f: recorded[f] for f in COST_FIELDS if f in recorded})
     run_id = rows[0].id if rows else store.create_run("bench", f"cost-{result.arm}-{result.task}", key)
     store.finish_run(run_id, "completed", {f: getattr(result, f) for f in COST_FIELDS})
     return result

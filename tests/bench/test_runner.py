@@ -54,7 +54,8 @@ def test_outputs_have_every_arm_and_task(bench) -> None:  # type: ignore[no-unty
 def test_a_rerun_on_the_same_store_makes_no_new_lm_call(bench) -> None:  # type: ignore[no-untyped-def]
     data, tasks, out = bench
     again = run_bench(tasks, list(ARMS), [0], 30, MODELS, "peers-rerun", lm_inner=FakeLM(no_calls), out_dir=out)
-    fields = ("task", "arm", "accuracy", "low", "high", "rollouts", "tokens", "lm_seconds", "wall_s")
+    fields = ("task", "arm", "accuracy", "low", "high", "rollouts", "tokens", "lm_seconds", "wall_s",
+              "reflection_calls", "reflection_tokens")
     assert [[r[f] for f in fields] for r in again["results"]] == [[r[f] for f in fields] for r in data["results"]]
     assert all(r["notes"].get("replayed") for r in again["runs"])  # costs are those recorded when it ran
 
