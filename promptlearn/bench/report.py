@@ -54,12 +54,25 @@ def summary_table(data: dict[str, Any]) -> list[str]:
     return lines
 
 
+def pooled_lines(data: dict[str, Any]) -> list[str]:
+    rows = data.get("pooled") or []
+    if not rows:
+        return []
+    lines = ["Over the tasks each arm ran: mean test accuracy, and the paired difference pooled over all their test "
+             "examples.", "", "| arm | tasks | mean accuracy | pooled vs seed | pooled vs GEPA |",
+             "| --- | --- | ---: | --- | --- |"]
+    for row in rows:
+        lines.append(f"| {row['arm']} | {len(row['tasks'])} | {row['mean_accuracy']:.3f} "
+                     f"| {_diff(row['diff_vs_seed'])} | {_diff(row['diff_vs_gepa'])} |")
+    return [*lines, ""]
+
+
 def markdown(data: dict[str, Any]) -> str:
     models = data["models"]
     lines = [f"# Benchmark `{data['name']}`", "", "## Summary", "", *summary_table(data), "",
              "Intervals are 95%; a difference vs seed is shown where its paired 95% interval excludes zero; "
              "rollouts = task-model calls spent learning; refl. = reflection-model calls (judge, rewriter, GEPA's "
-             "reflection, MIPROv2's proposer).", "", "## Every arm", "",
+             "reflection, MIPROv2's proposer).", "", *pooled_lines(data), "## Every arm", "",
              f"Task model `{models['task']}`, reflection/rewriter/judge model `{models['rewriter']}`; seeds "
              f"{', '.join(map(str, data['seeds']))}; rollout budgets {', '.join(map(str, data['budgets']))} "
              "(task-model calls spent learning, on train and val; scoring on the test split is counted apart).", "",

@@ -69,7 +69,7 @@ def _run(arm: str, task: BenchTask, budget: int, lm_inner: LM | None, on_result:
     return result
 
 
-def _paired(base: dict[tuple[int, str], float], arm: dict[tuple[int, str], float]) -> dict[str, Any] | None:
+def _paired(base: dict[Any, float], arm: dict[Any, float]) -> dict[str, Any] | None:
     keys = sorted(k for k in arm if k in base)
     if not keys:
         return None
@@ -144,10 +144,34 @@ def assemble(runs: Sequence[ArmResult], arms: Sequence[str], budgets: Sequence[i
             for arm in arms[1:]:
                 cell = [r for r in runs if r.task == task and r.arm == arm and r.budget == b]
                 rows.append(summarize_cell(cell, seed_runs, gepa))
+    pooled = pooled_rows(runs, arms, budgets)
     points = [{"task": r.task, "arm": r.arm, "seed": r.seed, "budget": r.budget, "rollouts": r.rollouts,
                "accuracy": r.test.accuracy.estimate} for r in runs]
     points += [{"task": r.task, "arm": r.arm, "seed": r.seed, "budget": r.budget, "rollouts": n,
                 "accuracy": e.accuracy.estimate, "checkpoint": True} for r in runs for n, e in r.checkpoints.items()]
     return {"name": name, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "models": models.model_dump(),
             "tasks": tasks, "arms": list(arms), "seeds": list(seeds), "budgets": list(budgets), "results": rows,
-            "points": points, "runs": [run_record(r) for r in runs]}
+            "points": points, "pooled": pooled, "runs": [run_record(r) for r in runs]}
+
+
+def pooled_rows(runs: Sequence[ArmResult], arms: Sequence[str], budgets: Sequence[int]) -> list[dict[str, Any]]:
+    """Per arm and budget, over every task it ran: the mean of the tasks' test accuracies, and the paired
+    difference against the seed and against GEPA pooled over all their test examples (task, seed, example)."""
+    def keyed(rs: Sequence[ArmResult]) -> dict[tuple[str, int, str], float]:
+        return {(r.task, r.seed, eid): s for r in rs for eid, s in r.scores().items()}
+
+    seed = keyed([r for r in runs if r.arm == "seed"])
+    out = []
+    for b in budgets:
+        gepa = keyed([r for r in runs if r.arm == "gepa" and r.budget == b])
+        for arm in arms[1:]:
+            cell = [r for r in runs if r.arm == arm and r.budget == b]
+            if not cell:
+                continue
+            tasks = sorted({r.task for r in cell})
+            mean = _mean([_mean([r.test.accuracy.estimate for r in cell if r.task == t]) for t in tasks])
+            mine = keyed(cell)
+            out.append({"arm": arm, "budget": b, "tasks": tasks, "mean_accuracy": mean,
+                        "diff_vs_seed": _paired(seed, mine),
+                        "diff_vs_gepa": _paired(gepa, mine) if arm != "gepa" and gepa else None})
+    return out

@@ -85,3 +85,13 @@ def test_the_summary_table_has_one_row_per_task_and_the_majority(tmp_path: Path)
     assert "| task (majority) | seed | promptlearn |" in table
     row = [x for x in table.splitlines() if x.startswith("| tickets (")][0]
     assert "vs seed)" in row and "rollouts" in row and "refl." in row
+
+
+def test_pooled_rows_pair_over_all_tasks(tmp_path: Path) -> None:
+    tasks = [make_task(tmp_path, "tickets"), make_task(tmp_path, "orders", test=8)]
+    data = run_bench(tasks, ["promptlearn", "gepa"], [0], 30, MODELS, "p", lm_inner=world(), out_dir=tmp_path)
+    pooled = {r["arm"]: r for r in data["pooled"]}
+    assert pooled["promptlearn"]["tasks"] == ["orders", "tickets"]
+    assert pooled["promptlearn"]["diff_vs_seed"]["n"] == 18 and pooled["promptlearn"]["diff_vs_gepa"]["n"] == 18
+    assert pooled["gepa"]["diff_vs_gepa"] is None
+    assert "| promptlearn | 2 |" in (tmp_path / "p.md").read_text()
