@@ -82,6 +82,23 @@ def score_checkpoints(task: BenchTask, store: Store, result: OptimizeResult, lm_
     return out
 
 
+LOOP_OVERRIDES: dict[str, dict[str, Any]] = {
+    "promptlearn": {}, "no_examples": {"learn.worked_examples": 0},
+    "no_screen": {"learn.screen": False, "learn.merge": False},
+    "full_rewrite": {"learn.mode": "full_rewrite", "gate.method": "none"},
+    "add_only": {"learn.mode": "add_only", "gate.method": "none"},
+}
+
+
+def loop_arm_stored(task: BenchTask, arm: str, budget: int) -> bool:
+    """Whether this loop arm's run is finished in the task's store (so reporting it makes no model call)."""
+    if arm not in LOOP_OVERRIDES:
+        return False
+    store = task.store()
+    run_id = stored_run(store, task.config(arm, budget, **LOOP_OVERRIDES[arm]))
+    return run_id is not None and store.get_run(run_id).status == "completed"
+
+
 def stored_run(store: Store, config: RunConfig) -> str | None:
     """The newest optimize run of this exact config: resuming it replays what is stored (a finished run makes
     no LM call; a stopped one goes on), where a new run would ask the rewriter about new rollout ids."""
@@ -113,22 +130,21 @@ def promptlearn_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmRes
 
 
 def full_rewrite_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
-    return _promptlearn("full_rewrite", task, budget, lm_inner, **{"learn.mode": "full_rewrite",
-                                                                   "gate.method": "none"})
+    return _promptlearn("full_rewrite", task, budget, lm_inner, **LOOP_OVERRIDES["full_rewrite"])
 
 
 def add_only_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
-    return _promptlearn("add_only", task, budget, lm_inner, **{"learn.mode": "add_only", "gate.method": "none"})
+    return _promptlearn("add_only", task, budget, lm_inner, **LOOP_OVERRIDES["add_only"])
 
 
 def no_examples_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
     """promptlearn without worked examples: what the rules alone buy (the mechanism ablation)."""
-    return _promptlearn("no_examples", task, budget, lm_inner, **{"learn.worked_examples": 0})
+    return _promptlearn("no_examples", task, budget, lm_inner, **LOOP_OVERRIDES["no_examples"])
 
 
 def no_screen_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
     """promptlearn validating its candidate directly: no screening and no merge (the mechanism ablation)."""
-    return _promptlearn("no_screen", task, budget, lm_inner, **{"learn.screen": False, "learn.merge": False})
+    return _promptlearn("no_screen", task, budget, lm_inner, **LOOP_OVERRIDES["no_screen"])
 
 
 ARMS: dict[str, Arm] = {

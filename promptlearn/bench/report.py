@@ -32,7 +32,7 @@ def _curve(row: dict[str, Any]) -> str:
 def summary_table(data: dict[str, Any]) -> list[str]:
     """One row per task, one column per arm: test accuracy [95% CI], paired difference vs seed where it is
     significant, learning rollouts and reflection calls; the majority-class baseline beside the task."""
-    arms = [a for a in data["arms"] if any(r["arm"] == a for r in data["results"])]
+    arms = list(data["arms"])  # every arm asked for: one not run yet (stored_only) shows as "not run"
     lines = ["| task (majority) | " + " | ".join(arms) + " |", "| --- |" + " --- |" * len(arms)]
     for task in data["tasks"]:
         rows = {r["arm"]: r for r in data["results"] if r["task"] == task}

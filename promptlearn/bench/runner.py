@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from promptlearn.bench import peer_cache
-from promptlearn.bench.arms import ARMS, DEFAULT_ARMS
+from promptlearn.bench.arms import ARMS, DEFAULT_ARMS, loop_arm_stored
 from promptlearn.bench.ledger import with_recorded_cost
 from promptlearn.bench.report import write_markdown, write_plots
 from promptlearn.bench.task import ArmResult, BenchTask
@@ -31,10 +31,13 @@ OnResult = Callable[[ArmResult], None]
 def run_bench(tasks: Sequence[BenchTask], arms: Sequence[str] = DEFAULT_ARMS, seeds: Sequence[int] = (0,),
               budget: int | Sequence[int] = 150, models: ModelsConfig | None = None, out_name: str = "peers", *,
               lm_inner: LM | None = None, out_dir: str | Path = RESULTS_DIR,
-              on_result: OnResult | None = None, peer_cache: str | Path | None = None) -> dict[str, Any]:
+              on_result: OnResult | None = None, peer_cache: str | Path | None = None,
+              stored_only: bool = False) -> dict[str, Any]:
     """Run the arms (the seed arm always: it is the baseline), write `<out_dir>/<out_name>.json|.md` and plots,
     and return the JSON's content. `lm_inner` replaces the real models (a FakeLM in tests). With `peer_cache`, the
-    peers' results are read from (and written to) that folder while their fingerprint matches (`peer_cache.py`)."""
+    peers' results are read from (and written to) that folder while their fingerprint matches (`peer_cache.py`).
+    `stored_only`: report the cells already run (a peer in the cache, a promptlearn run in the store) and skip the
+    rest, to write the table while a long benchmark is still going."""
     budgets = [budget] if isinstance(budget, int) else list(budget)
     unknown = [a for a in arms if a not in ARMS]
     if unknown or not tasks or not seeds or not budgets or min(budgets) < 1:
@@ -48,7 +51,8 @@ def run_bench(tasks: Sequence[BenchTask], arms: Sequence[str] = DEFAULT_ARMS, se
             cache = Path(peer_cache) if peer_cache is not None else None
             runs.append(_run("seed", task, 0, lm_inner, on_result, cache))
             for b in budgets:
-                runs.extend(_run(arm, task, b, lm_inner, on_result, cache) for arm in chosen[1:])
+                runs.extend(_run(arm, task, b, lm_inner, on_result, cache) for arm in chosen[1:]
+                            if not stored_only or _stored(arm, task, b, cache))
     data = assemble(runs, chosen, budgets, list(seeds), models or tasks[0].models, out_name)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -56,6 +60,12 @@ def run_bench(tasks: Sequence[BenchTask], arms: Sequence[str] = DEFAULT_ARMS, se
     write_markdown(data, out / f"{out_name}.md")
     data["plots"] = [str(p) for p in write_plots(data, out, out_name)]
     return data
+
+
+def _stored(arm: str, task: BenchTask, budget: int, cache: Path | None) -> bool:
+    if arm in peer_cache.PEER_ARMS:
+        return cache is not None and peer_cache.load(cache, task, arm, budget) is not None
+    return loop_arm_stored(task, arm, budget)
 
 
 def _run(arm: str, task: BenchTask, budget: int, lm_inner: LM | None, on_result: OnResult | None,
@@ -143,7 +153,8 @@ def assemble(runs: Sequence[ArmResult], arms: Sequence[str], budgets: Sequence[i
             gepa = [r for r in runs if r.task == task and r.arm == "gepa" and r.budget == b]
             for arm in arms[1:]:
                 cell = [r for r in runs if r.task == task and r.arm == arm and r.budget == b]
-                rows.append(summarize_cell(cell, seed_runs, gepa))
+                if cell:  # an arm not run for this task (stored_only) has no row; the table says "not run"
+                    rows.append(summarize_cell(cell, seed_runs, gepa))
     pooled = pooled_rows(runs, arms, budgets)
     points = [{"task": r.task, "arm": r.arm, "seed": r.seed, "budget": r.budget, "rollouts": r.rollouts,
                "accuracy": r.test.accuracy.estimate} for r in runs]

@@ -37,6 +37,8 @@ def bench_cmd(
     task_model: str | None = typer.Option(None, "--task-model", help="replace every task's task model "
                                           "(e.g. local/qwen2.5-1.5b); reflection models stay the preset's"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the estimated wall time, run nothing"),
+    stored_only: bool = typer.Option(False, "--stored-only", help="report only the arms already run (peers in "
+                                     "the cache, promptlearn runs in the store); run nothing new but the seed"),
     db: str | None = DbOption,
 ) -> None:
     """Benchmark the arms on the same splits: test accuracy with 95% intervals, paired differences, rollouts."""
@@ -80,7 +82,8 @@ def bench_cmd(
         name = out or preset.results_name
         data = run_bench(chosen_tasks, chosen_arms, list(range(n_seeds)), budgets, None, name,
                          out_dir=out_dir, on_result=show,
-                         peer_cache=out_dir / f"{name}-peers" if preset.reuse_peers else None)
+                         peer_cache=out_dir / f"{name}-peers" if preset.reuse_peers else None,
+                         stored_only=stored_only)
     name = data["name"]
     console.print(f"wrote {escape(str(out_dir / (name + '.json')))}, {escape(str(out_dir / (name + '.md')))}"
                   + "".join(f", {escape(p)}" for p in data["plots"]), highlight=False)

@@ -95,3 +95,13 @@ def test_pooled_rows_pair_over_all_tasks(tmp_path: Path) -> None:
     assert pooled["promptlearn"]["diff_vs_seed"]["n"] == 18 and pooled["promptlearn"]["diff_vs_gepa"]["n"] == 18
     assert pooled["gepa"]["diff_vs_gepa"] is None
     assert "| promptlearn | 2 |" in (tmp_path / "p.md").read_text()
+
+
+def test_stored_only_reports_what_has_run_and_runs_nothing_new(tmp_path: Path) -> None:
+    task = make_task(tmp_path)
+    run_bench([task], ["promptlearn"], [0], 60, MODELS, "a", lm_inner=world(), out_dir=tmp_path,
+              peer_cache=tmp_path / "peers")
+    data = run_bench([task], ["promptlearn", "gepa", "miprov2"], [0], 60, MODELS, "b", lm_inner=FakeLM(no_calls),
+                     out_dir=tmp_path, peer_cache=tmp_path / "peers", stored_only=True)
+    assert [r["arm"] for r in data["results"]] == ["seed", "promptlearn"]
+    assert "not run" in (tmp_path / "b.md").read_text()  # GEPA and MIPROv2 are named, as not run
