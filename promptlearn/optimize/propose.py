@@ -20,7 +20,7 @@ from promptlearn.judging import ExplanatoryJudge
 from promptlearn.optimize.proposers import Tried, filter_rules, with_examples_section, worked_examples
 from promptlearn.optimize.rewriter import Evidence, Proposal, Rewriter
 from promptlearn.optimize.screen import Screening
-from promptlearn.optimize.steps import Candidate, build_candidate, critique, delta_rows, error_patterns, evidence_id
+from promptlearn.optimize.steps import Candidate, build_candidate, critique, delta_rows, error_patterns
 from promptlearn.playbook import EXAMPLES_SECTION, Measured, Playbook
 from promptlearn.rollouts import RolloutResult
 from promptlearn.store import Store
@@ -163,4 +163,4 @@ class Proposer:
         return Proposed(number, candidate, origin)
 
 
-__all__ = ["Proposed", "Proposer", "evidence_id"]
+__all__ = ["Proposed", "Proposer"]
