@@ -28,7 +28,7 @@ def test_the_learn_preset_has_its_four_tasks_with_their_splits() -> None:
 
     learn = get_preset("learn")
     assert [t.name for t in learn.tasks] == ["clinc-banking", "clinc-credit_cards",
-                                             "bbh:logical_deduction_three_objects", "rules-json"]
+                                             "bbh:disambiguation_qa", "rules-json"]
     assert [(t.train, t.val, t.test) for t in learn.tasks] == [(60, 30, 150), (60, 30, 150), (30, 30, 100),
                                                                (40, 30, 100)]
     assert learn.budget == 150 and learn.reuse_peers and learn.results_name == "learn"
@@ -99,3 +99,15 @@ def test_own_data_sizes_prompt_scorer_and_task_model_reach_every_task(monkeypatc
     assert task.models.rewriter == "local/qwen2.5-1.5b" and seen["models"] is None
     assert task.name == "mine" and task.split_column is None  # nothing of the preset's CLINC task leaks in
     assert seen["name"] == "learn" and seen["peer_cache"] == tmp_path / "learn-peers"
+
+
+def test_the_learn_preset_uses_the_bbh_task_the_chooser_picked() -> None:
+    import json
+    from pathlib import Path
+
+    from promptlearn.bench.learn import LEARN_BBH_TASK
+
+    choice = json.loads((Path(__file__).resolve().parents[2] / "benchmarks/results/bbh-choice.json").read_text())
+    assert choice["chosen"] == LEARN_BBH_TASK
+    gaps = {row["task"]: row["gap"] for row in choice["tasks"]}
+    assert gaps[LEARN_BBH_TASK] == max(gaps.values()) and len(gaps) == 9
