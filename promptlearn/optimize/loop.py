@@ -199,7 +199,7 @@ class Loop:
         """Screen each candidate on the batch (learn.screen); the two best that pass are merged and screened too.
         Returns the ones worth a validation pass, best first."""
         proposed = [p for p in proposed if not self._blocked(current, p)]
-        if not self.cfg.learn.screen:
+        if not self.cfg.learn.screen or self.cfg.gate.method == "none":  # ungated recipes take what they propose
             return proposed
         base = screening_set(results, failures, self.cfg.learn.screen_successes)
         passed = [p for p in proposed if self._screen(p, base, reserve)]

@@ -152,3 +152,13 @@ def test_no_candidate_is_left_a_candidate(tmp_path: Path) -> None:
     statuses = {v.number: (v.status, v.note) for v in store.versions(result.run_id)}
     assert all(status in ("seed", "accepted", "rejected", "failed") for status, _note in statuses.values()), statuses
     assert any("not validated" in note for _status, note in statuses.values())
+
+
+def test_an_ungated_run_is_not_screened_either(tmp_path: Path) -> None:
+    """The ungated recipes (full rewrite, add-only) reproduce Arize's and ACE's: what they propose goes in."""
+    store = Store(str(tmp_path / "db.sqlite"))
+    useless = add("Be polite to the customer.")
+    result = optimize(config(tmp_path, gate={"method": "none"}, learn={"worked_examples": 0}), store=store,
+                      lm=world_with(lambda r: "BILLING", [useless, useless]))
+    assert "Be polite to the customer." in result.final.render()
+    assert not any("screening" in v.note for v in store.versions(result.run_id))
