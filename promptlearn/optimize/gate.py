@@ -101,7 +101,7 @@ def total_variation(answers: Sequence[str | None], targets: Sequence[str]) -> fl
 
     a, t = dist(answers), dist(targets)
     n_a, n_t = max(1, len(answers)), max(1, len(targets))
-    return 0.5 * sum(abs(a[k] / n_a - t[k] / n_t) for k in set(a) | set(t))
+    return 0.5 * sum(abs(a[k] / n_a - t[k] / n_t) for k in sorted(set(a) | set(t)))  # a fixed order: same float sum in every process
 
 
 def label_drift(base: Sequence[str | None], cand: Sequence[str | None], targets: Sequence[str], confidence: float,

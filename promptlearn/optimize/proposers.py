@@ -74,7 +74,9 @@ def worked_examples(playbook: Playbook, failures: Sequence[RolloutResult], train
     if len(train_labels) <= len(train) / 2:
         have = {b.text.rsplit("-> Answer: ", 1)[-1].strip().lower() for b in playbook.bullets
                 if b.section == EXAMPLES_SECTION} | {e.target.strip().lower() for _d, e in picked}
-        for label in sorted(set(by_label) - have, key=lambda lab: -len(by_label[lab])):
+        # Ties broken by name: set order follows string hashing, which changes per process (a resume or replay would
+        # pick other examples).
+        for label in sorted(set(by_label) - have, key=lambda lab: (-len(by_label[lab]), lab)):
             take(label, f"worked example of {label}, a label the playbook had no example of")
     return picked
 

@@ -135,6 +135,12 @@ class Store(QualityRecords):
         return Completion(text=row.reply, usage=Usage(row.prompt_tokens, row.completion_tokens),
                           latency_s=row.latency_s, cost_usd=row.cost_usd, cached=True)
 
+    def recorded_replies(self) -> dict[str, str]:
+        """Every successful call's reply by request key: what a `ReplayLM` needs to replay the store's runs."""
+        with self.session() as s:
+            rows = s.exec(select(LMCallRow.key, LMCallRow.reply).where(col(LMCallRow.error).is_(None))).all()
+        return {key: reply for key, reply in rows}
+
     def record_call(self, request: LMRequest, reply: Completion, run_id: str | None) -> None:
         self.record_calls([(request, reply)], run_id)
 
