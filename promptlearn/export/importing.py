@@ -11,7 +11,7 @@ from typing import Any
 
 from promptlearn.export.errors import ImportFileError
 from promptlearn.export.formats import HEADER, SEED_CLOSE, SEED_OPEN
-from promptlearn.export.runtime import EXPORT_FORMAT, playbook_from_document
+from promptlearn.export.runtime import EXPORT_FORMAT, playbook_from_document, read_text
 from promptlearn.playbook import DEFAULT_SECTIONS, Bullet, Playbook
 from promptlearn.playbook.deltas import normalize_section
 from promptlearn.playbook.playbook import BULLET_ID_PATTERN
@@ -23,21 +23,6 @@ _HEADER = re.compile(re.escape(HEADER).replace(r"\{run\}", r"(?P<run>\S+)").repl
 _SECTION = re.compile(r"^<!-- promptlearn:section (\S+) -->$")
 _FILE_BULLET = re.compile(rf"^- (.+) <!-- ({BULLET_ID_PATTERN}) -->$")
 _PROMPT_BULLET = re.compile(rf"^- \[({BULLET_ID_PATTERN})\] (.+)$")
-
-
-def read_text(path: Path) -> str:
-    if not path.is_file():
-        raise ImportFileError(f"file not found: {path}")
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise ImportFileError(f"{path} line {line}: not valid UTF-8 (byte 0x{data[exc.start]:02x}); "
-                              "re-save the file as UTF-8") from None
-    if not text.strip():
-        raise ImportFileError(f"{path}: the file is empty; it should hold a prompt")
-    return text
 
 
 def import_prompt(path: str | Path) -> Playbook:

@@ -105,10 +105,23 @@ def playbook_from_document(data: Any, source: str) -> Playbook:
         raise ImportFileError(f"{source}: invalid playbook: {first_field_error(exc)}") from None
 
 
+def read_text(path: Path) -> str:
+    if not path.is_file():
+        raise ImportFileError(f"file not found: {path}")
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ImportFileError(f"{path} line {line}: not valid UTF-8 (byte 0x{data[exc.start]:02x}); "
+                              "re-save the file as UTF-8") from None
+    if not text.strip():
+        raise ImportFileError(f"{path}: the file is empty; it should hold a prompt")
+    return text
+
+
 def load_playbook(path: str | Path) -> Playbook:
     """Read a `promptlearn export --format json` file (or a raw Playbook JSON) for use in an application."""
-    from promptlearn.export.importing import read_text
-
     path = Path(path)
     text = read_text(path)
     try:

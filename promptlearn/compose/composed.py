@@ -148,10 +148,3 @@ def parse_keywords(spec: str) -> dict[str, list[str]]:
         out.setdefault(domain.strip(), []).extend(w.strip() for w in words.split(",") if w.strip())
     return out
 
-
-def evaluate_composed(composed: ComposedPlaybook, datasets: Any, model: str, scorer: Any = "auto",
-                      lm: LM | None = None, store: Any = None, **kwargs: Any) -> dict[str, Any]:
-    """See `promptlearn.compose_eval.evaluate_composed`."""
-    from promptlearn.compose_eval import evaluate_composed as run
-
-    return run(composed, datasets, model, scorer, lm=lm, store=store, **kwargs)

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from promptlearn.compose import ComposedPlaybook
+from promptlearn.compose.composed import ComposedPlaybook
 from promptlearn.data import Dataset, Example
 from promptlearn.errors import ConfigError
 from promptlearn.evaluate import evaluate, resolve_scorer
