@@ -10,7 +10,6 @@ import io
 import json
 import math
 import os
-import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 from promptlearn.data.paths import list_bundled_datasets, resolve_dataset
 from promptlearn.errors import ConfigError, DatasetError
+from promptlearn.seeding import part_rng, rng
 
 __all__ = ["Dataset", "Example", "Splits", "list_bundled_datasets", "load_dataset"]
 
@@ -58,7 +58,7 @@ class Dataset:
                 "ask for fewer"
             )
         order = list(range(len(self)))
-        random.Random(seed).shuffle(order)
+        rng(seed, "splits").shuffle(order)
         parts: dict[str, Dataset] = {}
         start = 0
         for part, size in sizes.items():
@@ -87,7 +87,7 @@ class Dataset:
                 raise ConfigError(f"split {part}={asked} but dataset '{self.name}' has {len(pool)} rows with "
                                   f"{column}={part}; ask for fewer")
             order = list(pool)
-            random.Random(f"{seed}:{part}").shuffle(order)
+            part_rng(seed, part).shuffle(order)
             parts[part] = self._subset(sorted(order[:size]), part)
         return Splits(**parts)
 
@@ -97,7 +97,7 @@ class Dataset:
             raise ConfigError(f"sample size must be a non-negative integer, got {n!r}")
         if n > len(self):
             raise ConfigError(f"cannot sample {n} examples from dataset '{self.name}' which has {len(self)}")
-        chosen = sorted(random.Random(seed).sample(range(len(self)), n))
+        chosen = sorted(rng(seed, "sample").sample(range(len(self)), n))
         return self._subset(chosen, f"sample{n}@{seed}")
 
     def _subset(self, indices: Iterable[int], label: str) -> Dataset:

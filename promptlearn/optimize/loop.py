@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import json
-import random
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -43,6 +42,7 @@ from promptlearn.quality.credit import Ablation
 from promptlearn.quality.hacking import Auditor, screen_candidate
 from promptlearn.quality.summary import quality_fields
 from promptlearn.rollouts import RolloutResult, RolloutRunner
+from promptlearn.seeding import rng, stream_seed
 from promptlearn.stats import paired_bootstrap
 from promptlearn.store.tables import GateRow, VersionRow
 
@@ -170,7 +170,7 @@ class Loop:
         self.tally.add(current_no, results)
         # Too-hard examples (never solved) are down-weighted: the rewriter learns from failures it can fix.
         failures = difficulty.select_failures(results, self.tally, self.cfg.quality, self.cfg.learn.max_failures,
-                                              self.cfg.seed * 104_729 + iteration)
+                                              stream_seed(self.cfg.seed, "failures", iteration))
         if not failures:
             self.emit("note", {"text": f"iteration {iteration}: no failures in the batch"})
             return None
@@ -259,7 +259,7 @@ class Loop:
                         base: list[RolloutResult], cand: list[RolloutResult], reserve: int) -> GateResult:
         """A close call (positive, not yet significant): score both on fresh held-out examples, decide on all."""
         pool = self.s.reserve()
-        extra = random.Random(self.cfg.seed * 31 + number).sample(pool, min(len(pool), self.cfg.gate.extra_examples))
+        extra = rng(self.cfg.seed, "extra_val", number).sample(pool, min(len(pool), self.cfg.gate.extra_examples))
         if not extra:
             return self._gate(base, cand, number)
         more_base = self._evaluate(current, current_no, extra, "val_extra", reserve)
@@ -273,14 +273,15 @@ class Loop:
         collapse = label_collapse([r.parsed for r in cand], targets, cfg.max_label_share)
         confidence = spent_confidence(cfg.confidence, max(1, self.validated)) if cfg.alpha_spending \
             else cfg.confidence
+        seed = stream_seed(self.cfg.seed, "gate", number)
         result = decide([r.score for r in base], [r.score for r in cand], method=cfg.method,
-                        confidence=confidence, min_gain=cfg.min_gain, seed=self.cfg.seed + number)
+                        confidence=confidence, min_gain=cfg.min_gain, seed=seed)
         drift = label_drift([r.parsed for r in base], [r.parsed for r in cand], targets, cfg.confidence,
-                            self.cfg.seed + number) if cfg.drift_check and result.accepted else None
+                            seed) if cfg.drift_check and result.accepted else None
         if (collapse or drift) and cfg.method != "none":
             return reject(result, f"rejected: {collapse or drift}")
         if self.cfg.quality.calibration_gate:
-            return calibration_gate(result, base, cand, cfg.confidence, self.cfg.seed + number)
+            return calibration_gate(result, base, cand, cfg.confidence, seed)
         return result
 
     def _record_gate(self, number: int, baseline: int, gate: GateResult) -> None:
@@ -295,8 +296,7 @@ class Loop:
         if self.cfg.quality.curriculum:
             return difficulty.curriculum_batch(train, self.tally, iteration, self.cfg.budget.max_iterations,
                                                self.cfg.learn.batch_size, self.cfg.seed)
-        rng = random.Random(self.cfg.seed * 7_919 + iteration)
-        return rng.sample(train, min(self.cfg.learn.batch_size, len(train)))
+        return rng(self.cfg.seed, "batch", iteration).sample(train, min(self.cfg.learn.batch_size, len(train)))
 
     def _ablate(self, when: str, playbook: Playbook, number: int, val: list[RolloutResult], reserve: int = 0) -> None:
         """Per-bullet credit by ablation on val (quality/credit.py), when `quality.ablation` asks for it now.

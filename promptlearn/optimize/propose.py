@@ -23,6 +23,7 @@ from promptlearn.optimize.screen import Screening
 from promptlearn.optimize.steps import Candidate, build_candidate, critique, delta_rows, error_patterns
 from promptlearn.playbook import EXAMPLES_SECTION, Measured, Playbook
 from promptlearn.rollouts import RolloutResult
+from promptlearn.seeding import stream_seed
 from promptlearn.store import Store
 
 SaveVersion = Callable[..., None]
@@ -99,7 +100,7 @@ class Proposer:
     def _rules(self, iteration: int, current: Playbook, current_no: int, failures: list[Evidence],
                successes: list[Evidence], patterns: list[str], inputs: list[str]) -> Proposed | None:
         number = self.next_number()
-        seed = self.cfg.seed * 100_003 + number
+        seed = stream_seed(self.cfg.seed, "proposal", number)
         tried = [t.text for t in self.tried]
         self.emit("step_start", {"label": f"rewriter: candidate v{number}", "n": 1})
         proposal = self.rewriter.propose(current, failures, successes, seed, patterns, tried=tried)

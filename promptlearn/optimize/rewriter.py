@@ -16,6 +16,7 @@ from promptlearn.judging.judge import parse_json_object
 from promptlearn.lm.base import LM, LMRequest
 from promptlearn.playbook import DELTA_BATCH_JSON_SCHEMA, Delta, DeltaParseError, Playbook
 from promptlearn.playbook.deltas import parse_deltas_lenient
+from promptlearn.seeding import stream_seed
 
 FULL_REWRITE_SCHEMA: dict[str, Any] = {
     "type": "object", "properties": {"prompt": {"type": "string"}}, "required": ["prompt"],
@@ -83,7 +84,8 @@ class Rewriter:
         error = "no reply"
         for attempt in (0, 1):
             request = LMRequest.chat(self.model, [{"role": "user", "content": text}], temperature=self.temperature,
-                                     max_tokens=self.max_tokens, seed=seed * 7919 + attempt, json_schema=schema)
+                                     max_tokens=self.max_tokens, seed=stream_seed(seed, "rewrite_attempt", attempt),
+                                     json_schema=schema)
             keys.append(request.key)
             reply = self.lm.complete(request)
             if reply.error:

@@ -18,6 +18,7 @@ from promptlearn.evaluate import resolve_dataset, resolve_scorer
 from promptlearn.playbook import Playbook
 from promptlearn.quality.records import record_once
 from promptlearn.rollouts import RolloutResult, RolloutRunner
+from promptlearn.seeding import stream_seed
 from promptlearn.stats import paired_bootstrap, two_sided
 from promptlearn.store import Store
 from promptlearn.store.quality import detail
@@ -89,7 +90,8 @@ class CliffCheck:
         if number in self.results:
             return self.results[number]
         base, scores = self.scores[0], self._score(playbook, number)
-        paired = paired_bootstrap(base, scores, confidence=two_sided(self.confidence), seed=self.seed + number)
+        paired = paired_bootstrap(base, scores, confidence=two_sided(self.confidence),
+                                  seed=stream_seed(self.seed, "gate", number))
         result = CliffResult(number, _mean(scores), paired.diff, paired.low, paired.high, paired.n, paired.high < 0)
         record_once(self.store, self.run_id, "ood", "accuracy", result.accuracy, number, dataset=self.ood.dataset,
                     n=result.n, low=result.low, high=result.high, diff=result.diff, flagged=result.flagged)

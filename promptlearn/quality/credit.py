@@ -20,6 +20,7 @@ from promptlearn.data import Example
 from promptlearn.playbook import Playbook
 from promptlearn.playbook.curation import Measured
 from promptlearn.rollouts import RolloutResult
+from promptlearn.seeding import ablation_counter, stream_seed
 from promptlearn.stats import paired_bootstrap, two_sided
 
 ABLATION_SPLIT = "ablation"
@@ -111,7 +112,8 @@ class Ablation:
     def _keep(self, unit: Unit, number: int, index: int, full: Sequence[float], without: Sequence[float],
               stored: set[str]) -> None:
         confidence = self.cfg.gate.confidence
-        credit = measure(full, without, confidence, seed=self.cfg.seed + number * 1_009 + index)
+        seed = stream_seed(self.cfg.seed, "ablation", ablation_counter(number, index))
+        credit = measure(full, without, confidence, seed=seed)
         if unit.key not in stored:  # a resumed run measured it already, identically
             self.store.add_quality(self.run_id, "credit", key=unit.key, value=credit.credit, version=number,
                                    low=credit.low, high=credit.high, n=credit.n, text=unit.text,

@@ -24,6 +24,7 @@ from typing import Any
 from promptlearn.config import QualityConfig
 from promptlearn.data import Example
 from promptlearn.rollouts import RolloutResult
+from promptlearn.seeding import rng, stream_seed
 
 BUCKETS = ("never", "sometimes", "always", "unseen")
 UNKNOWN_RATE = 0.5  # the ease of an example no version answered yet: neither easy nor hard
@@ -102,10 +103,10 @@ def curriculum_batch(train: Sequence[Example], tally: Tally, iteration: int, ite
                      seed: int) -> list[Example]:
     """The batch of `iteration` (1-based) of `iterations`: drawn from the easiest `max(size, ceil(n * i / I))`
     examples, a window that grows until the last iteration draws from all of train; returned easiest first."""
-    ranked = ease_order(train, tally, seed * 7_919 + iteration)
+    ranked = ease_order(train, tally, stream_seed(seed, "batch", iteration))
     window = max(size, math.ceil(len(ranked) * iteration / max(iterations, 1)))
     pool = ranked[:window]
-    chosen = set(random.Random(seed * 7_919 + iteration).sample(range(len(pool)), min(size, len(pool))))
+    chosen = set(rng(seed, "batch", iteration).sample(range(len(pool)), min(size, len(pool))))
     return [pool[i] for i in sorted(chosen)]
 
 

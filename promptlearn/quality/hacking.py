@@ -8,7 +8,6 @@ baseline got wrong and the candidate got right): if it disagrees with most of th
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from promptlearn.playbook import Playbook
 from promptlearn.quality.records import record_once
 from promptlearn.rollouts import RolloutResult
 from promptlearn.safety import grader_reason
+from promptlearn.seeding import rng
 from promptlearn.store import Store
 from promptlearn.store.quality import iter_details
 
@@ -82,8 +82,7 @@ class Auditor:
         """A seeded sample (kept in val order) of the candidate's rollouts that turned wrong into right."""
         before = {r.example.id: r for r in base}
         gained = [r for r in cand if r.correct and r.example.id in before and not before[r.example.id].correct]
-        picked = sorted(random.Random(self.seed * 9_973 + number).sample(range(len(gained)),
-                                                                         min(self.sample, len(gained))))
+        picked = sorted(rng(self.seed, "audit", number).sample(range(len(gained)), min(self.sample, len(gained))))
         return [gained[i] for i in picked]
 
     def audit(self, system_prompt: str, number: int, base: Sequence[RolloutResult],
