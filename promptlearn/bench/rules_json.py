@@ -35,7 +35,7 @@ __all__ = ["KEYS", "RULES", "SEED_PROMPT", "Rule", "generate", "oracle_prompt", 
 SEED_PROMPT = "Turn the product note into a JSON record."
 KEYS = ("name", "brand", "price_usd", "volume_ml", "colors", "in_stock", "summary")
 SUMMARY_MAX_WORDS = 12
-# _SafeScorer clips every reason to 300 characters; the reason is built to fit, so no failed rule is cut mid-way.
+# SafeScorer clips every reason to 300 characters; the reason is built to fit, so no failed rule is cut mid-way.
 REASON_LIMIT = 300
 
 # ---- the rules ------------------------------------------------------------------------------------------------

@@ -285,10 +285,24 @@ def test_json_differs_from_target() -> None:
     assert score.value == 0.0 and "differs from the target" in score.reason
 
 
-@pytest.mark.parametrize("schema", [{"type": "text"}, {"minLength": 3}, {"properties": []}, "object"])
+@pytest.mark.parametrize("schema", [{"type": "text"}, {"minLenght": 3}, {"properties": []}, "object",
+                                    {"properties": {"a": {"tpye": "string"}}}, {"items": {"required": "a"}}])
 def test_json_rejects_unsupported_schemas(schema: object) -> None:
     with pytest.raises(ConfigError, match="json scorer schema at \\$"):
         JsonSchema(schema)  # type: ignore[arg-type]
+
+
+def test_json_schema_is_checked_where_the_typo_is() -> None:
+    with pytest.raises(ConfigError, match=r"at \$\.properties\.a: .*'tpye' was unexpected.*typo"):
+        JsonSchema({"properties": {"a": {"tpye": "string"}}})
+
+
+def test_json_supports_every_json_schema_keyword() -> None:
+    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^[A-Z]{3}$"}},
+              "minProperties": 1}
+    assert JsonSchema(schema)('{"code": "ABC"}', ex("x")).value == 1.0
+    score = JsonSchema(schema)('{"code": "abcd"}', ex("x"))
+    assert score.value == 0.0 and "$.code: 'abcd' does not match" in score.reason
 
 
 # --- python function -------------------------------------------------------------------------------------------
