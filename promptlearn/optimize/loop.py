@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from promptlearn.config import RunConfig
@@ -19,6 +19,19 @@ from promptlearn.errors import BudgetExceeded
 from promptlearn.evaluate import EvalResult, summarize
 from promptlearn.judging import ExplanatoryJudge, trust_table
 from promptlearn.optimize.budget import Meter
+from promptlearn.optimize.events import (
+    Accepted,
+    EvalFinished,
+    EvalStarted,
+    Events,
+    GateDecided,
+    IterationStarted,
+    Note,
+    OnEvent,
+    RolloutScored,
+    RunFinished,
+    Screened,
+)
 from promptlearn.optimize.frontier import pareto_front
 from promptlearn.optimize.gate import (
     GateResult,
@@ -44,9 +57,6 @@ from promptlearn.quality.summary import quality_fields
 from promptlearn.rollouts import RolloutResult, RolloutRunner
 from promptlearn.seeding import rng, stream_seed
 from promptlearn.stats import paired_bootstrap
-from promptlearn.store.tables import GateRow, VersionRow
-
-OnEvent = Callable[[str, dict[str, Any]], None]
 
 
 class StopRun(Exception):
@@ -54,18 +64,18 @@ class StopRun(Exception):
 
 
 class Loop:
-    def __init__(self, setup: Setup, on_event: OnEvent | None = None):
+    def __init__(self, setup: Setup, events: Events | None = None):
         self.s = setup
         self.cfg: RunConfig = setup.config
         self.store, self.run_id = setup.store, setup.run_id
-        self.emit = on_event or (lambda kind, data: None)
+        self.emit = events or Events()  # typed events to every subscriber (optimize/events.py)
         self.meter: Meter = setup.meter
         self.judge = ExplanatoryJudge(setup.lm("judge"), self.cfg.models.judge, self.cfg.learn.judge)
         self.rewriter = Rewriter(setup.lm("rewriter"), self.cfg.models.rewriter, self.cfg.learn.rewriter_template,
                                  temperature=self.cfg.learn.temperature, mode=self.cfg.learn.mode)
         self.runner = setup.runner()
         self.proposer = Proposer(self.cfg, self.store, self.run_id, self.judge, self.rewriter, setup.splits.train,
-                                 self._next_number, lambda: self.ablation.measured, self.emit, self._save_version)
+                                 self._next_number, lambda: self.ablation.measured, self.emit)
         self.validated = 0  # candidates validated on val so far: alpha spending counts them
         self.rollouts_used = 0
         self.scored: set[tuple[int, str]] = set()  # (version, example id) pairs already scored in this run
@@ -78,7 +88,7 @@ class Loop:
         limit = self.cfg.budget.max_rollouts
         self.ablation = Ablation(self.store, self.run_id, self.cfg, self._evaluate,
                                  lambda: None if limit is None else limit - self.rollouts_used,
-                                 lambda text: self.emit("note", {"text": text}), self._check_soft_budgets)
+                                 lambda text: self.emit(Note(text)), self._check_soft_budgets)
 
     # ---- evaluation with budget accounting ------------------------------------------------------------------
     def _evaluate(self, playbook: Playbook, number: int, examples: Sequence[Example], split: str,
@@ -88,16 +98,16 @@ class Loop:
             raise StopRun(f"rollout budget {limit} reached")
 
         def on_result(result: RolloutResult) -> None:
-            self.emit("rollout", {"split": split, "version": number, "correct": result.correct})
+            self.emit(RolloutScored(split, number, result.correct))
 
-        self.emit("eval_start", {"split": split, "version": number, "n": len(examples)})
+        self.emit(EvalStarted(split, number, len(examples)))
         results = (runner or self.runner).run(playbook.render(), examples, number, split, on_result)
         # A version scored again on an example it was already scored on (screened, then batched) reuses the stored
         # rollout: it costs nothing, so it is counted once, the same way in a run and in its resume.
         fresh = {(number, r.example.id) for r in results} - self.scored
         self.scored |= fresh
         self.rollouts_used += len(fresh)
-        self.emit("eval_end", {"split": split, "version": number, "accuracy": _mean(results)})
+        self.emit(EvalFinished(split, number, _mean(results)))
         return results
 
     def _check_soft_budgets(self) -> None:
@@ -112,17 +122,10 @@ class Loop:
         self.next_number += 1
         return number
 
-    # ---- versions -------------------------------------------------------------------------------------------
-    def _save_version(self, playbook: Playbook, number: int, parent: int | None, status: str, iteration: int,
-                      rows: Sequence[Any] = (), note: str = "") -> None:
-        self.store.add_version(VersionRow(
-            run_id=self.run_id, number=number, parent_number=parent, iteration=iteration, status=status,
-            content_json=playbook.to_json(), content_hash=playbook.content_hash(), note=note), rows)
-
     # ---- the loop -------------------------------------------------------------------------------------------
     def run(self) -> OptimizeResult:
         seed_pb = Playbook(seed_prompt=self.cfg.system_prompt)
-        self._save_version(seed_pb, 0, None, "seed", 0)
+        self.store.commit_version(self.run_id, 0, seed_pb, status="seed")
         test = len(self.s.splits.test)
         seed_test = self._evaluate(seed_pb, 0, self.s.splits.test.examples, "test", reserve=test)
         seed_val = self._evaluate(seed_pb, 0, self.s.splits.val.examples, "val", reserve=test)
@@ -134,7 +137,7 @@ class Loop:
                 self.cliffs.baseline(seed_pb)
             for iteration in range(1, self.cfg.budget.max_iterations + 1):
                 self._check_soft_budgets()
-                self.emit("iteration", {"iteration": iteration, "version": current_no})
+                self.emit(IterationStarted(iteration, current_no))
                 accepted = self._iterate(iteration, current, current_no, current_val, reserve=test)
                 if accepted is None:
                     rejected_in_row += 1
@@ -159,7 +162,7 @@ class Loop:
                             stop_reason)
 
     def _final_test(self, playbook: Playbook, number: int) -> list[RolloutResult]:
-        self.store.set_version_status(self.run_id, number, "accepted")
+        self.store.accept_version(self.run_id, number)
         return self._evaluate(playbook, number, self.s.splits.test.examples, "test")
 
     def _iterate(self, iteration: int, current: Playbook, current_no: int, current_val: list[RolloutResult],
@@ -172,7 +175,7 @@ class Loop:
         failures = difficulty.select_failures(results, self.tally, self.cfg.quality, self.cfg.learn.max_failures,
                                               stream_seed(self.cfg.seed, "failures", iteration))
         if not failures:
-            self.emit("note", {"text": f"iteration {iteration}: no failures in the batch"})
+            self.emit(Note(f"iteration {iteration}: no failures in the batch"))
             return None
         proposed = self.proposer.propose(iteration, current, current_no, results, failures)
         ranked = self._screen_all(iteration, current, current_no, proposed, results, failures, reserve)
@@ -184,14 +187,14 @@ class Loop:
                 best = outcome
         chosen = ", ".join(f"v{item.number}" for item in ranked[:top])
         for item in ranked[top:]:  # passed screening but ranked below: recorded as such, never left "candidate"
-            self.store.set_version_status(self.run_id, item.number, "rejected",
-                                          note=f"passed {item.screening.describe() if item.screening else 'screening'}"
-                                               f"; not validated ({chosen} ranked higher)")
+            screening = item.screening.describe() if item.screening else "screening"
+            self.store.record_rejection(self.run_id, item.number,
+                                        f"passed {screening}; not validated ({chosen} ranked higher)")
         if best is None:
             return None
         playbook, number, val, _gate = best
-        self.store.set_version_status(self.run_id, number, "accepted")
-        self.emit("accepted", {"version": number, "bullets": len(playbook.bullets)})
+        self.store.accept_version(self.run_id, number)
+        self.emit(Accepted(number, len(playbook.bullets)))
         return citation_credit(playbook, results), number, val
 
     def _screen_all(self, iteration: int, current: Playbook, current_no: int, proposed: list[Proposed],
@@ -213,23 +216,22 @@ class Loop:
 
     def _blocked(self, current: Playbook, item: Proposed) -> bool:
         """Grader-mention bullets are flagged (and, when asked, rejected) before any rollout is spent on them."""
-        blocked = screen_candidate(self.store, self.run_id, item.number, current, item.candidate.playbook, self.emit,
-                                   self.cfg.quality.block_grader_mentions)
+        blocked = screen_candidate(self.store, self.run_id, item.number, current, item.candidate.playbook,
+                                   self.emit.untyped, self.cfg.quality.block_grader_mentions)
         if blocked:
-            self.store.set_version_status(self.run_id, item.number, "rejected", note=blocked)
-            self.emit("note", {"text": f"candidate v{item.number}: {blocked}"})
+            self.store.record_rejection(self.run_id, item.number, blocked)
+            self.emit(Note(f"candidate v{item.number}: {blocked}"))
         return bool(blocked)
 
     def _screen(self, item: Proposed, screen_on: list[RolloutResult], reserve: int) -> bool:
         base = [r for r in screen_on if r.example.id not in item.shown_ids]
         cand = self._evaluate(item.candidate.playbook, item.number, [r.example for r in base], "train", reserve)
         item.screening = compare(base, cand)
-        self.emit("screen", {"version": item.number, "origin": item.origin, "fixed": item.screening.fixed,
-                             "broken": item.screening.broken})
+        self.emit(Screened(item.number, item.origin, item.screening.fixed, item.screening.broken))
         if item.screening.passed(self.cfg.learn.screen_min_net):
             return True
         reason = f"rejected: {item.screening.describe()} (needs net >= {self.cfg.learn.screen_min_net})"
-        self.store.set_version_status(self.run_id, item.number, "rejected", note=reason)
+        self.store.record_rejection(self.run_id, item.number, reason)
         self.proposer.remember(item.candidate, reason)
         return False
 
@@ -245,15 +247,12 @@ class Loop:
         if gate.accepted and self.cliffs and self.cfg.quality.ood_block:
             cliff = self.cliffs.block_reason(candidate.playbook, number)
             gate = reject(gate, cliff) if cliff else gate
-        self._record_gate(number, current_no, gate)
-        self.emit("gate", {"version": number, "accepted": gate.accepted, "reason": gate.reason, "diff": gate.diff})
+        self.store.record_gate_decision(self.run_id, number, current_no, gate, _mean(val))
+        self.emit(GateDecided(number, gate.accepted, gate.reason, gate.diff))
         if not gate.accepted:
-            self.store.set_version_status(self.run_id, number, "rejected", {"val": _mean(val)}, gate.reason)
             self.proposer.remember(candidate, gate.reason)
             return None
-        credited = gate_credit(candidate, gate.wins, gate.losses)
-        self.store.set_version_status(self.run_id, number, "candidate", {"val": _mean(val)})
-        return credited, number, val, gate
+        return gate_credit(candidate, gate.wins, gate.losses), number, val, gate
 
     def _gate_with_more(self, current: Playbook, current_no: int, playbook: Playbook, number: int,
                         base: list[RolloutResult], cand: list[RolloutResult], reserve: int) -> GateResult:
@@ -264,7 +263,7 @@ class Loop:
             return self._gate(base, cand, number)
         more_base = self._evaluate(current, current_no, extra, "val_extra", reserve)
         more_cand = self._evaluate(playbook, number, extra, "val_extra", reserve)
-        self.emit("note", {"text": f"close call on v{number}: drew {len(extra)} more held-out examples"})
+        self.emit(Note(f"close call on v{number}: drew {len(extra)} more held-out examples"))
         return self._gate(base + more_base, cand + more_cand, number)
 
     def _gate(self, base: list[RolloutResult], cand: list[RolloutResult], number: int) -> GateResult:
@@ -283,13 +282,6 @@ class Loop:
         if self.cfg.quality.calibration_gate:
             return calibration_gate(result, base, cand, cfg.confidence, seed)
         return result
-
-    def _record_gate(self, number: int, baseline: int, gate: GateResult) -> None:
-        if any(g.version_number == number for g in self.store.gate_decisions(self.run_id)):
-            return  # resumed run: already decided, identically
-        self.store.add_gate_decision(GateRow(
-            run_id=self.run_id, version_number=number, baseline_number=baseline, n=gate.n, diff=gate.diff,
-            low=gate.low, high=gate.high, p_value=gate.p_value, accepted=gate.accepted, reason=gate.reason))
 
     def _batch(self, iteration: int) -> list[Example]:
         train = list(self.s.splits.train.examples)
@@ -327,7 +319,7 @@ class Loop:
             trust=trust_table(self.store.critiques(self.run_id)), faults=self.s.faults(),
             learning=self._learning(), **self._quality(final_no, seed_test, final_test, seed_val, final_val))
         self.store.finish_run(self.run_id, "completed", json.loads(result.summary_json()))
-        self.emit("done", {"run_id": self.run_id})
+        self.emit(RunFinished(self.run_id))
         return result
 
     # ---- calibration, capability cliffs, reward hacking (the logic lives in promptlearn/quality) ---------------
@@ -337,13 +329,13 @@ class Loop:
         # Charged to the rollout budget like any evaluation, keeping the final test affordable.
         evaluate = functools.partial(self._evaluate, reserve=len(self.s.splits.test))
         return CliffCheck(load_ood(q.ood_path, q.ood_n, self.cfg.seed), self.runner, evaluate, self.store,
-                          self.run_id, self.emit, self.cfg.gate.confidence, self.cfg.seed)
+                          self.run_id, self.emit.untyped, self.cfg.gate.confidence, self.cfg.seed)
 
     def _auditor(self) -> Auditor:
         q = self.cfg.quality
         assert q.audit_judge is not None
         judge = ExplanatoryJudge(self.s.lm("audit"), q.audit_judge, self.cfg.learn.judge)
-        return Auditor(judge, self.judge, self.store, self.run_id, q.audit_sample, self.cfg.seed, self.emit)
+        return Auditor(judge, self.judge, self.store, self.run_id, q.audit_sample, self.cfg.seed, self.emit.untyped)
 
     def _after_accept(self, playbook: Playbook, number: int, base_val: list[RolloutResult],
                       cand_val: list[RolloutResult]) -> None:
@@ -364,4 +356,4 @@ def _mean(results: Sequence[RolloutResult]) -> float:
     return sum(r.score for r in results) / len(results) if results else 0.0
 
 
-__all__ = ["Loop", "EvalResult"]
+__all__ = ["Loop", "EvalResult", "OnEvent"]

@@ -17,16 +17,23 @@ from typing import Any
 from promptlearn.config import RunConfig
 from promptlearn.data import Dataset
 from promptlearn.judging import ExplanatoryJudge
+from promptlearn.optimize.events import (
+    CritiquesReady,
+    Event,
+    Note,
+    ProposalFailed,
+    StepAdvanced,
+    StepFinished,
+    StepStarted,
+)
 from promptlearn.optimize.proposers import Tried, filter_rules, with_examples_section, worked_examples
 from promptlearn.optimize.rewriter import Evidence, Proposal, Rewriter
 from promptlearn.optimize.screen import Screening
-from promptlearn.optimize.steps import Candidate, build_candidate, critique, delta_rows, error_patterns
+from promptlearn.optimize.steps import Candidate, build_candidate, critique, error_patterns
 from promptlearn.playbook import EXAMPLES_SECTION, Measured, Playbook
 from promptlearn.rollouts import RolloutResult
 from promptlearn.seeding import stream_seed
 from promptlearn.store import Store
-
-SaveVersion = Callable[..., None]
 
 
 @dataclass
@@ -43,10 +50,10 @@ class Proposed:
 class Proposer:
     def __init__(self, cfg: RunConfig, store: Store, run_id: str, judge: ExplanatoryJudge, rewriter: Rewriter,
                  train: Dataset, next_number: Callable[[], int], measured: Callable[[], Mapping[str, Measured]],
-                 emit: Callable[[str, dict[str, Any]], None], save: SaveVersion):
+                 emit: Callable[[Event], None]):
         self.cfg, self.learn, self.store, self.run_id = cfg, cfg.learn, store, run_id
         self.judge, self.rewriter, self.train = judge, rewriter, train
-        self.next_number, self.measured, self.emit, self.save = next_number, measured, emit, save
+        self.next_number, self.measured, self.emit = next_number, measured, emit
         self.tried: list[Tried] = []
         self.tried_examples: set[str] = set()
 
@@ -66,14 +73,14 @@ class Proposer:
         successes = [r for r in results if r.correct][: self.learn.successes_shown]
         # The code decides correctness; the judge explains. One success is judged too, to measure trust.
         judged = [*failures, *successes[:1]]
-        self.emit("step_start", {"label": "judge: critiques", "n": len(judged)})
+        self.emit(StepStarted("judge: critiques", len(judged)))
         evidence = critique(self.judge, self.store, self.run_id, current.render(), judged,
-                            on_each=lambda: self.emit("step_advance", {}))
-        self.emit("step_end", {})
+                            on_each=lambda: self.emit(StepAdvanced()))
+        self.emit(StepFinished())
         fail_ev = [self._with_contrast(e, r) for e, r in zip(evidence[: len(failures)], failures, strict=True)]
         ok_ev = evidence[len(failures):]
         patterns = error_patterns(results)
-        self.emit("critiques", {"n": len(fail_ev)})
+        self.emit(CritiquesReady(len(fail_ev)))
         out: list[Proposed] = []
         inputs = [r.example.input for r in results]
         for _index in range(self.learn.candidates):
@@ -102,9 +109,9 @@ class Proposer:
         number = self.next_number()
         seed = stream_seed(self.cfg.seed, "proposal", number)
         tried = [t.text for t in self.tried]
-        self.emit("step_start", {"label": f"rewriter: candidate v{number}", "n": 1})
+        self.emit(StepStarted(f"rewriter: candidate v{number}", 1))
         proposal = self.rewriter.propose(current, failures, successes, seed, patterns, tried=tried)
-        self.emit("step_end", {})
+        self.emit(StepFinished())
         dropped: list[Any] = []
         if proposal.ok and self.learn.mode == "deltas":
             kept, dropped = filter_rules(proposal.deltas, inputs, self.tried, self.learn.dedupe_threshold)
@@ -117,8 +124,9 @@ class Proposer:
                 dropped += more
             proposal = replace(proposal, deltas=tuple(kept))
         if not proposal.ok:
-            self.save(current, number, current_no, "failed", iteration, note=proposal.error or "")
-            self.emit("proposal_failed", {"version": number, "error": proposal.error})
+            self.store.commit_version(self.run_id, number, current, status="failed", parent=current_no,
+                                      iteration=iteration, note=proposal.error or "")
+            self.emit(ProposalFailed(number, proposal.error))
             return None
         candidate = build_candidate(current, proposal, self.learn, number, self.measured())
         candidate = replace(candidate, outcomes=candidate.outcomes + tuple((d, False, w) for d, w in dropped))
@@ -154,12 +162,12 @@ class Proposer:
     def _register(self, iteration: int, current_no: int, number: int, candidate: Candidate, origin: str,
                   full_rewrite: bool) -> Proposed | None:
         notes = [f"origin: {origin}", *candidate.notes]
-        self.save(candidate.playbook, number, current_no, "candidate", iteration,
-                  delta_rows(self.run_id, number, candidate), "; ".join(notes))
+        self.store.commit_version(self.run_id, number, candidate.playbook, status="candidate", parent=current_no,
+                                  iteration=iteration, outcomes=candidate.outcomes, note="; ".join(notes))
         if not candidate.changed and not full_rewrite:
-            self.store.set_version_status(self.run_id, number, "rejected", note="no delta applied")
+            self.store.record_rejection(self.run_id, number, "no delta applied")
             reasons = "; ".join(reason for _d, applied, reason in candidate.outcomes if not applied)
-            self.emit("note", {"text": f"candidate v{number}: no delta applied ({reasons or 'empty proposal'})"})
+            self.emit(Note(f"candidate v{number}: no delta applied ({reasons or 'empty proposal'})"))
             return None
         return Proposed(number, candidate, origin)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -21,7 +20,6 @@ from promptlearn.playbook import (
 from promptlearn.rollouts import RolloutResult
 from promptlearn.safety import looks_like_injection
 from promptlearn.store import Store
-from promptlearn.store.tables import CritiqueRow, DeltaRow
 
 
 def evidence_id(rollout_id: int | None) -> str:
@@ -40,11 +38,8 @@ def critique(judge: ExplanatoryJudge, store: Store, run_id: str, system_prompt: 
         if stored is None:
             verdict = judge.judge(system_prompt, result.example, result.output)
             flagged = looks_like_injection(result.example.input, result.output)
-            stored = store.add_critique(CritiqueRow(
-                run_id=run_id, rollout_id=result.rollout_id, judge=judge.name, critique=verdict.critique,
-                failure_mode=verdict.failure_mode, suggested_rule=verdict.suggested_rule, verdict=verdict.verdict,
-                confidence=verdict.confidence, code_verdict="pass" if result.correct else "fail",
-                flags="injection" if flagged else "", lm_call_key=verdict.lm_call_key))
+            stored = store.record_critique(run_id, result.rollout_id, judge.name, verdict, correct=result.correct,
+                                           flags="injection" if flagged else "")
         evidence.append(Evidence(evidence_id(result.rollout_id), result.example.input, result.output,
                                  result.example.target, stored.critique, stored.suggested_rule))
     return evidence
@@ -82,14 +77,6 @@ def build_candidate(parent: Playbook, proposal: Proposal, learn: LearnConfig, ve
         playbook, pruned = prune_to_budget(playbook, learn.playbook_max_tokens, measured=measured)
         notes += [f"merged {m}" for m in merged] + [f"pruned {p} (token budget)" for p in pruned]
     return Candidate(playbook, tuple(deltas), tuple(outcomes), tuple(notes))
-
-
-def delta_rows(run_id: str, version: int, candidate: Candidate) -> list[DeltaRow]:
-    return [
-        DeltaRow(run_id=run_id, version_number=version, op=d.op, section=d.section, bullet_id=d.bullet_id,
-                 text=d.text, reason=d.reason, evidence_json=json.dumps(d.evidence), applied=applied, note=note)
-        for d, applied, note in candidate.outcomes
-    ]
 
 
 def citation_credit(playbook: Playbook, results: Sequence[RolloutResult]) -> Playbook:
