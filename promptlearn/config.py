@@ -33,11 +33,18 @@ class Frozen(BaseModel):
 ProviderName = Annotated[str, StringConstraints(pattern=r"^(\*|[A-Za-z0-9_.-]+)$")]
 
 
+# The models' defaults, named so entry points outside a RunConfig (`evaluate`, `evaluate_composed`, `compare`)
+# share them; each is used once, as a field default below.
+DEFAULT_TASK_MODEL = "local/qwen2.5-0.5b"
+DEFAULT_REFLECTION_MODEL = "local/qwen2.5-1.5b"  # the judge and the rewriter
+DEFAULT_TASK_MAX_TOKENS = 96  # the task model's reply length
+
+
 class ModelsConfig(Frozen):
-    task: str = "local/qwen2.5-0.5b"
-    judge: str = "local/qwen2.5-1.5b"
-    rewriter: str = "local/qwen2.5-1.5b"
-    task_max_tokens: int = Field(96, ge=1, le=8192)
+    task: str = DEFAULT_TASK_MODEL
+    judge: str = DEFAULT_REFLECTION_MODEL
+    rewriter: str = DEFAULT_REFLECTION_MODEL
+    task_max_tokens: int = Field(DEFAULT_TASK_MAX_TOKENS, ge=1, le=8192)
     concurrency: int = Field(1, ge=1, le=256, description="parallel requests for hosted models; local runs 1")
     api_base: str | None = None
     executor: Literal["async", "ray"] = Field("async", description="where rollouts' model calls run")
@@ -165,16 +172,26 @@ class RunConfig(Frozen):
             raise ValueError("quality.ood_block needs quality.ood_path (an out-of-domain check set)")
         return self
 
-    def with_overrides(self, **dotted: Any) -> RunConfig:
-        """A new config with `a.b=value` overrides, validated again."""
-        data = self.model_dump()
-        for key, value in dotted.items():
-            node = data
-            *parents, leaf = key.split(".")
-            for part in parents:
-                node = node.setdefault(part, {})
-            node[leaf] = value
-        return validate(data, source="overrides")
+    def with_overrides(self, source: str = "overrides", /, **dotted: Any) -> RunConfig:
+        """A new config with `a.b=value` overrides, validated again; errors name the field and `source`."""
+        return validate(set_dotted(self.model_dump(), dotted), source=source)
+
+
+def set_dotted(data: dict[str, Any], dotted: dict[str, Any]) -> dict[str, Any]:
+    """`data` with each `a.b` key set to its value; missing sections are created, `data` is not changed."""
+    out = dict(data)
+    for key, value in dotted.items():
+        node = out
+        *parents, leaf = key.split(".")
+        for depth, part in enumerate(parents):
+            child = node.get(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"field '{'.'.join(parents[:depth + 1])}' is a value, not a section: "
+                                  f"cannot set '{key}'")
+            node[part] = dict(child)  # copied: the caller's nested sections stay as they were
+            node = node[part]
+        node[leaf] = value
+    return out
 
 
 PRESETS: dict[str, dict[str, Any]] = {

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from promptlearn.config import DEFAULT_TASK_MAX_TOKENS, DEFAULT_TASK_MODEL, ModelsConfig
 from promptlearn.data import Dataset, Example, Scorer, default_scorer_for, load_dataset, make_scorer
 from promptlearn.executor import Executor
 from promptlearn.lm import LM, build_lm
@@ -15,8 +16,6 @@ from promptlearn.rollouts import OnResult, RolloutResult, RolloutRunner
 from promptlearn.stats import Interval, majority_baseline, mean_ci
 from promptlearn.store import Store
 from promptlearn.store.tables import VersionRow
-
-DEFAULT_TASK_MODEL = "local/qwen2.5-0.5b"
 
 
 @dataclass(frozen=True)
@@ -64,8 +63,8 @@ def evaluate(
     db: str | None = None,
     name: str = "eval",
     limit: int | None = None,
-    max_tokens: int = 96,
-    concurrency: int = 1,
+    max_tokens: int = DEFAULT_TASK_MAX_TOKENS,
+    concurrency: int = ModelsConfig.model_fields["concurrency"].default,
     on_result: OnResult | None = None,
     executor: Executor | None = None,
     api_base: str | None = None,
@@ -85,7 +84,7 @@ def evaluate(
     store.add_version(VersionRow(run_id=run_id, number=0, status="seed", content_json=seed.to_json(),
                                  content_hash=seed.content_hash(), iteration=0))
     runner = RolloutRunner(build_lm(store, run_id, inner=lm, api_base=api_base), model, the_scorer, store, run_id,
-                           max_tokens, concurrency, executor=executor)
+                           concurrency, executor=executor, max_tokens=max_tokens)
     try:
         results = runner.run(system_prompt, examples, version=0, split="eval", on_result=on_result)
     except BaseException:

@@ -7,8 +7,9 @@ stored for (run, version, example, sample) is reused, so a resumed run never rep
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
+from promptlearn.config import QualityConfig
 from promptlearn.data import Example, Score, Scorer
 from promptlearn.executor import Executor, make_executor
 from promptlearn.lm.base import LM, LMRequest
@@ -65,11 +66,12 @@ class RolloutRunner:
     scorer: Scorer
     store: object | None = None  # promptlearn.store.Store; typed loosely to keep the store optional
     run_id: str | None = None
-    max_tokens: int = 96
     concurrency: int = 1
     confidence: bool = False  # ask for a stated confidence and read it back (quality.confidence)
-    confidence_mode: str = "followup"  # "followup": a second turn after the answer; "inline": one line in it
+    # "followup": a second turn after the answer; "inline": one line in it
+    confidence_mode: str = QualityConfig.model_fields["confidence_mode"].default
     executor: Executor | None = None  # None: serial at concurrency 1, else asyncio with `concurrency` at once
+    max_tokens: int = field(kw_only=True)  # the task model's reply length (models.task_max_tokens)
 
     def run(self, system_prompt: str, examples: Sequence[Example], version: int, split: str,
             on_result: OnResult | None = None) -> list[RolloutResult]:

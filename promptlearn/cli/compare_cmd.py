@@ -2,82 +2,104 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
 import typer
 from rich.markup import escape
 
-DbOption = typer.Option(None, "--db", envvar="PROMPTLEARN_DB", help="database path or SQLAlchemy URL")
+from promptlearn.cli.common import (
+    DbOption,
+    console,
+    default,
+    emit_json,
+    err,
+    friendly,
+    open_store,
+    parse_sets,
+    set_option,
+    size,
+    validate_fields,
+)
+from promptlearn.config import set_dotted
+from promptlearn.rl.compare_config import CompareConfig
+
+
+def _d(field: str) -> Any:
+    return default(CompareConfig, field)
 
 
 def compare_cmd(
-    dataset: str = typer.Option("bbh:sports_understanding", "--dataset", "-d", help="the task: JSONL/CSV path, a "
-                                "bundled name or bbh:<task>"),
-    model: str = typer.Option("smollm2-135m", "--model", "-m", help="embedded model name or a local HF folder"),
-    ood: str | None = typer.Option(None, "--ood", help="out-of-domain dataset (default: another BBH task)"),
-    ood_n: int = typer.Option(30, "--ood-n", help="out-of-domain examples"),
-    train_size: float = typer.Option(24, "--train", help="train split: a count, or a fraction if below 1"),
-    val_size: float = typer.Option(12, "--val", help="val split (the prompt arm's gate)"),
-    test_size: float = typer.Option(30, "--test", help="test split, scored for every arm, learned from by none"),
-    scorer: str = typer.Option("auto", "--scorer", "-s", help="exact, choice, numeric, label:A,B, regex:..., json"),
+    dataset: str = typer.Option(_d("dataset.path"), "--dataset", "-d", help="the task: JSONL/CSV path, a bundled "
+                                "name or bbh:<task>"),
+    model: str = typer.Option(_d("model"), "--model", "-m", help="embedded model name or a local HF folder"),
+    ood: str | None = typer.Option(_d("ood"), "--ood", help="out-of-domain dataset (default: another BBH task)"),
+    ood_n: int = typer.Option(_d("ood_n"), "--ood-n", help="out-of-domain examples"),
+    train_size: float = typer.Option(_d("dataset.train"), "--train", help="train split: a count, or a fraction "
+                                     "if below 1"),
+    val_size: float = typer.Option(_d("dataset.val"), "--val", help="val split (the prompt arm's gate)"),
+    test_size: float = typer.Option(_d("dataset.test"), "--test", help="test split, scored for every arm, learned "
+                                    "from by none"),
+    scorer: str = typer.Option(_d("scorer"), "--scorer", "-s", help="exact, choice, numeric, label:A,B, regex:..., "
+                               "json"),
     system_prompt: str | None = typer.Option(None, "--prompt", "-p", help="the seed system prompt of both arms"),
-    budget: int = typer.Option(48, "--budget", help="task-model rollouts each arm spends learning"),
-    max_tokens: int = typer.Option(64, "--max-tokens", help="reply length for learning and scoring, both arms"),
-    judge: str = typer.Option("local/qwen2.5-1.5b", "--judge", help="the prompt arm's judge model"),
-    rewriter: str = typer.Option("local/qwen2.5-1.5b", "--rewriter", help="the prompt arm's rewriter model"),
-    num_generations: int = typer.Option(4, "--num-generations", help="RL: completions per prompt"),
-    prompts_per_step: int = typer.Option(2, "--prompts-per-step", help="RL: prompts per step"),
-    lr: float = typer.Option(5e-5, "--lr", help="RL: LoRA learning rate"),
-    lora_r: int = typer.Option(8, "--lora-r"),
-    calibration_weight: float = typer.Option(0.0, "--calibration-weight", help="RL: Brier term in the reward"),
-    eval_points: int = typer.Option(2, "--eval-points", help="intermediate curve points per arm (scored on test)"),
-    eval_batch: int = typer.Option(8, "--eval-batch", help="HF scoring batch size"),
-    confidence: bool = typer.Option(False, "--confidence", help="elicit 'Confidence: p'; report Brier and ECE"),
-    seed: int = typer.Option(0, "--seed"),
-    out_dir: str = typer.Option("benchmarks/results", "--out-dir", help="where the JSON, table and plots go"),
-    work_dir: str | None = typer.Option(None, "--work-dir", help="RL checkpoints and adapter (default "
+    budget: int = typer.Option(_d("budget"), "--budget", help="task-model rollouts each arm spends learning"),
+    max_tokens: int = typer.Option(_d("max_tokens"), "--max-tokens", help="reply length for learning and scoring, "
+                                   "both arms"),
+    judge: str = typer.Option(_d("judge"), "--judge", help="the prompt arm's judge model"),
+    rewriter: str = typer.Option(_d("rewriter"), "--rewriter", help="the prompt arm's rewriter model"),
+    num_generations: int = typer.Option(_d("num_generations"), "--num-generations", help="RL: completions per "
+                                        "prompt"),
+    prompts_per_step: int = typer.Option(_d("prompts_per_step"), "--prompts-per-step", help="RL: prompts per step"),
+    lr: float = typer.Option(_d("learning_rate"), "--lr", help="RL: LoRA learning rate"),
+    lora_r: int = typer.Option(_d("lora_r"), "--lora-r", help="RL: LoRA rank (lora_alpha follows: 2r)"),
+    calibration_weight: float = typer.Option(_d("calibration_weight"), "--calibration-weight", help="RL: Brier term "
+                                             "in the reward"),
+    eval_points: int = typer.Option(_d("eval_points"), "--eval-points", help="intermediate curve points per arm "
+                                    "(scored on test)"),
+    eval_batch: int = typer.Option(_d("eval_batch"), "--eval-batch", help="HF scoring batch size"),
+    confidence: bool = typer.Option(_d("confidence"), "--confidence", help="elicit 'Confidence: p'; report Brier "
+                                    "and ECE"),
+    seed: int = typer.Option(_d("seed"), "--seed"),
+    out_dir: str = typer.Option(_d("out_dir"), "--out-dir", help="where the JSON, table and plots go"),
+    work_dir: str | None = typer.Option(_d("work_dir"), "--work-dir", help="RL checkpoints and adapter (default "
                                         "runs/out/compare/<task>); reruns resume"),
-    name: str = typer.Option("compare", "--name"),
+    name: str = typer.Option(_d("name"), "--name"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the plan and estimated time, run nothing"),
+    sets: list[str] | None = set_option("temperature=0.8"),
     db: str | None = DbOption,
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Prompt learning vs GRPO + LoRA at a matched rollout budget, every arm scored by one HF backend."""
-    from promptlearn.cli.main import _store, console, err
-    from promptlearn.cli.rl_cmd import _size, _validate
-    from promptlearn.errors import ConfigError
-    from promptlearn.rl.compare_config import CompareConfig
-
     fields: dict[str, Any] = {
         "name": name, "model": model, "ood": ood, "ood_n": ood_n, "scorer": scorer, "budget": budget,
         "max_tokens": max_tokens, "judge": judge, "rewriter": rewriter, "num_generations": num_generations,
-        "prompts_per_step": prompts_per_step, "learning_rate": lr, "lora_r": lora_r, "lora_alpha": 2 * lora_r,
+        "prompts_per_step": prompts_per_step, "learning_rate": lr, "lora_r": lora_r,
         "calibration_weight": calibration_weight, "eval_points": eval_points, "eval_batch": eval_batch,
         "confidence": confidence, "seed": seed, "out_dir": out_dir, "work_dir": work_dir,
-        "dataset": {"path": dataset, "train": _size(train_size), "val": _size(val_size), "test": _size(test_size)},
+        "dataset": {"path": dataset, "train": size(train_size), "val": size(val_size), "test": size(test_size)},
     }
     if system_prompt is not None:
         fields["system_prompt"] = system_prompt
-    config = _validate(CompareConfig, fields, "compare")
+    config: CompareConfig = validate_fields(CompareConfig, set_dotted(fields, parse_sets(sets)), "compare")
     if dry_run:
         for line in dry_run_lines(config):
             console.print(escape(line), highlight=False, soft_wrap=True)
         return
+    run_compare(config, db, as_json)
+
+
+def run_compare(config: CompareConfig, db: str | None, as_json: bool) -> None:
     from promptlearn.rl import compare, require_rl
 
-    try:
-        require_rl()
-    except ConfigError as exc:  # escaped: "[rl]" in the install hint is not rich markup
-        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-        raise typer.Exit(2) from None
+    require_rl()
+
     def say(line: str) -> None:
         err.print(escape(line), highlight=False, soft_wrap=True)
 
-    data = compare(config, store=_store(db), say=None if as_json else say)
+    data = compare(config, store=open_store(db), say=None if as_json else say)
     if as_json:
-        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        emit_json(data)
         return
     from promptlearn.rl.compare_report import markdown
 
@@ -85,7 +107,7 @@ def compare_cmd(
     console.print("wrote " + ", ".join(escape(f) for f in data["files"]), highlight=False, soft_wrap=True)
 
 
-def dry_run_lines(config: Any) -> list[str]:
+def dry_run_lines(config: CompareConfig) -> list[str]:
     """The plan: loads both datasets (a broken one fails now) and prints rollouts, steps and time per arm."""
     from promptlearn.optimize.setup import load_data
     from promptlearn.rl.compare import ood_data
@@ -99,6 +121,4 @@ def dry_run_lines(config: Any) -> list[str]:
 
 
 def register(app: typer.Typer) -> None:
-    from promptlearn.cli.main import friendly
-
     app.command("compare")(friendly(compare_cmd))

@@ -1,6 +1,6 @@
 """CLI command `export-composed`: several stored playbooks, one per domain, as a router file or one merged prompt.
 
-`register(app)` adds it to the main app; `cli.main` is imported lazily so either module can load first.
+`register(app)` adds it to the main app.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
+from promptlearn.cli.common import DbOption, err, friendly, open_store, write_text
 from promptlearn.errors import ConfigError
-
-DbOption = typer.Option(None, "--db", envvar="PROMPTLEARN_DB", help="database path or SQLAlchemy URL")
 
 
 def parse_domain_refs(items: list[str]) -> dict[str, str]:
@@ -41,8 +40,6 @@ def export_composed_cmd(
     db: str | None = DbOption,
 ) -> None:
     """Compose stored playbooks into one routed playbook (JSON) or a single prompt with a section per domain."""
-    from promptlearn.cli.export_cmds import _write
-    from promptlearn.cli.main import _store, err
     from promptlearn.compose import ComposedPlaybook, RouterConfig, parse_keywords
     from promptlearn.export.refs import resolve
 
@@ -51,7 +48,7 @@ def export_composed_cmd(
     if router not in ("keyword", "llm"):
         raise ConfigError(f"unknown --router '{router}': use keyword or llm")
     refs = parse_domain_refs(domains)
-    store = _store(db)
+    store = open_store(db)
     playbooks = {name: resolve(store, ref).playbook for name, ref in refs.items()}
     try:
         config = RouterConfig(kind=router, keywords=parse_keywords(keywords), model=model,  # type: ignore[arg-type]
@@ -63,7 +60,7 @@ def export_composed_cmd(
     if out is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
         return
-    _write(out, text)
+    write_text(out, text)
     err.print(f"wrote {escape(str(out))} ({fmt} export of {len(refs)} domains)", highlight=False)
 
 
@@ -76,6 +73,4 @@ def _first_error(exc: ValueError) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    from promptlearn.cli.main import friendly
-
     app.command("export-composed")(friendly(export_composed_cmd))

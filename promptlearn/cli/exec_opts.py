@@ -20,9 +20,14 @@ def parse_rate_limits(values: list[str] | None) -> dict[str, Any]:
     return limits
 
 
+def models_fields(task: str, concurrency: int, executor: str, api_base: str | None, ray_address: str | None,
+                  rate_limits: list[str] | None) -> dict[str, Any]:
+    """The flags as a run file's `models:` section, not yet validated."""
+    return {"task": task, "concurrency": concurrency, "executor": executor, "api_base": api_base,
+            "ray_address": ray_address, "rate_limits": parse_rate_limits(rate_limits)}
+
+
 def models_from_flags(task: str, concurrency: int, executor: str, api_base: str | None, ray_address: str | None,
                       rate_limits: list[str] | None) -> ModelsConfig:
-    fields: dict[str, Any] = {"task": task, "concurrency": concurrency, "executor": executor,
-                              "api_base": api_base, "ray_address": ray_address,
-                              "rate_limits": parse_rate_limits(rate_limits)}
+    fields = models_fields(task, concurrency, executor, api_base, ray_address, rate_limits)
     return validate({"models": fields}, source="command line").models

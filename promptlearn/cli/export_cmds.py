@@ -1,6 +1,6 @@
 """CLI commands `export`, `import`, `diff` and `rollback`: parse, call `promptlearn.export`, print.
 
-`register(app)` adds them to the main app; `cli.main` is imported lazily so either module can load first.
+`register(app)` adds them to the main app.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from promptlearn.errors import PromptlearnError
+from promptlearn.cli.common import DbOption, console, emit_json, err, friendly, open_store, write_text
 
-DbOption = typer.Option(None, "--db", envvar="PROMPTLEARN_DB", help="database path or SQLAlchemy URL")
 FORMAT_HELP = "prompt, json, markdown, agents-md, claude-md, cursorrules or dspy"
 
 
@@ -26,15 +25,14 @@ def export_cmd(
     db: str | None = DbOption,
 ) -> None:
     """Export a playbook version; template variables of the seed prompt must survive or it is refused."""
-    from promptlearn.cli.main import _store, err
     from promptlearn.export import export_playbook, verify_export
 
-    store = _store(db)
+    store = open_store(db)
     text = export_playbook(store, ref, fmt)
     if out is None:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
-        _write(out, text)
+        write_text(out, text)
         err.print(f"wrote {escape(str(out))} ({fmt} export of {escape(ref)})", highlight=False)
     if verify:
         report = verify_export(store, ref, fmt)
@@ -45,13 +43,6 @@ def export_cmd(
             raise typer.Exit(1)
 
 
-def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise PromptlearnError(f"cannot write {path}: {exc.strerror or exc}") from None
-
-
 def import_cmd(
     file: Path = typer.Argument(..., help="a prompt (.txt/.md), an AGENTS.md or JSON we exported, a DSPy program"),
     name: str | None = typer.Option(None, "--name", help="the run's name (default: the file name)"),
@@ -59,13 +50,12 @@ def import_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Import a prompt or playbook as a new run (kind `import`) whose version 0 is that playbook."""
-    from promptlearn.cli.main import _emit_json, _store, console
     from promptlearn.export import import_prompt, start_run_from_import
 
     playbook = import_prompt(file)
-    run_id = start_run_from_import(_store(db), playbook, name or file.stem, str(file))
+    run_id = start_run_from_import(open_store(db), playbook, name or file.stem, str(file))
     if as_json:
-        _emit_json({"run_id": run_id, "bullets": len(playbook.bullets)})
+        emit_json({"run_id": run_id, "bullets": len(playbook.bullets)})
         return
     console.print(f"imported {escape(str(file))} as run [bold]{run_id}[/] ({len(playbook.bullets)} bullets); "
                   f"export it with: promptlearn export {run_id} --format json", highlight=False)
@@ -78,12 +68,11 @@ def diff_cmd(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Bullets added, removed and changed from A to B, with the reasons stored for each, and the val change."""
-    from promptlearn.cli.main import _emit_json, _store, console
     from promptlearn.export import diff_versions
 
-    diff = diff_versions(_store(db), a, b)
+    diff = diff_versions(open_store(db), a, b)
     if as_json:
-        _emit_json(diff)
+        emit_json(diff)
         return
     for line in diff_lines(diff):
         console.print(line, highlight=False)
@@ -118,15 +107,13 @@ def rollback_cmd(
     db: str | None = DbOption,
 ) -> None:
     """Make an old version current by adding a new version with its content; history is kept."""
-    from promptlearn.cli.main import _store, console
     from promptlearn.export import rollback
 
-    number = rollback(_store(db), run, version)
+    number = rollback(open_store(db), run, version)
     console.print(f"run {run}: version {number} (a copy of v{version}) is now current", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
-    from promptlearn.cli.main import friendly
 
     for name, command in (("export", export_cmd), ("import", import_cmd), ("diff", diff_cmd),
                           ("rollback", rollback_cmd)):

@@ -1,21 +1,33 @@
-"""The CLI: parse, call the API, print. No SQL and no logic live here."""
+"""The CLI: parse, call the API, print. No SQL and no logic live here.
+
+This module builds the app and registers the command modules; none of them imports it back (what they share is
+in `cli/common.py`).
+"""
 
 from __future__ import annotations
 
-import json
-import sys
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from promptlearn.cli import bench_cmd, compare_cmd, compose_cmd, export_cmds, report_cmd, rl_cmd
+from promptlearn.cli.common import (
+    DbOption,
+    console,
+    default,
+    emit_json,
+    err,
+    friendly,
+    open_store,
+    parse_sets,
+    set_option,
+)
 from promptlearn.cli.progress import EventProgress
-from promptlearn.errors import PromptlearnError
+from promptlearn.config import RunConfig, set_dotted, validate
+from promptlearn.errors import ConfigError, PromptlearnError
+from promptlearn.optimize.events import EvalStarted, RolloutScored
 
 app = typer.Typer(help="promptlearn: learn a better system prompt (a playbook of rules) from critiques.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -23,81 +35,71 @@ runs_app = typer.Typer(help="Stored runs.", no_args_is_help=True)
 models_app = typer.Typer(help="Embedded local models.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(models_app, name="models")
-console = Console()
-err = Console(stderr=True)
-
-DbOption = typer.Option(None, "--db", envvar="PROMPTLEARN_DB", help="database path or SQLAlchemy URL")
 
 
-def friendly(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """User errors print as one line with the fix, never a traceback."""
-
-    @wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except PromptlearnError as exc:
-            err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except KeyboardInterrupt:
-            err.print("[yellow]interrupted[/]: progress is saved; resume with --resume RUN")
-            raise typer.Exit(130) from None
-
-    return wrapper
-
-
-def _store(db: str | None):  # type: ignore[no-untyped-def]
-    from promptlearn.store import Store
-
-    return Store(db)
-
-
-def _emit_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+def _d(field: str) -> Any:
+    return default(RunConfig, field)
 
 
 @app.command("eval")
 @friendly
 def eval_cmd(
     dataset: str = typer.Argument(..., help="JSONL/CSV path, a bundled name (support_triage) or bbh:<task>"),
-    prompt: str = typer.Option("You are a helpful assistant.", "--prompt", "-p", help="the system prompt"),
+    prompt: str = typer.Option(_d("system_prompt"), "--prompt", "-p", help="the system prompt"),
     prompt_file: Path | None = typer.Option(None, "--prompt-file", help="read the system prompt from a file"),
-    model: str = typer.Option("local/qwen2.5-0.5b", "--model", "-m"),
-    scorer: str = typer.Option("auto", "--scorer", "-s", help="exact, choice, numeric, label:A,B, regex:..., json"),
+    model: str = typer.Option(_d("models.task"), "--model", "-m"),
+    scorer: str = typer.Option(_d("scorer"), "--scorer", "-s", help="exact, choice, numeric, label:A,B, regex:..., "
+                               "json"),
     limit: int | None = typer.Option(None, "--limit", "-n"),
-    concurrency: int = typer.Option(1, "--concurrency", "-c", help="model calls in flight at once"),
-    executor: str = typer.Option("async", "--executor", help="async (this process) or ray (a Ray cluster)"),
+    concurrency: int = typer.Option(_d("models.concurrency"), "--concurrency", "-c", help="model calls in flight "
+                                    "at once"),
+    executor: str = typer.Option(_d("models.executor"), "--executor", help="async (this process) or ray (a Ray "
+                                 "cluster)"),
     api_base: str | None = typer.Option(None, "--api-base", help="an OpenAI-compatible server, e.g. "
                                         "http://127.0.0.1:8080/v1 with --model openai/<name>"),
     rate_limit: list[str] | None = typer.Option(None, "--rate-limit", help="PROVIDER=REQUESTS_PER_SECOND, "
                                                 "e.g. openai=5 (repeatable)"),
     ray_address: str | None = typer.Option(None, "--ray-address", help="with --executor ray; default: local"),
+    sets: list[str] | None = set_option("models.task_max_tokens=200"),
     db: str | None = DbOption,
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Evaluate a system prompt on a dataset; every call and rollout is stored."""
-    from promptlearn.cli.exec_opts import models_from_flags
+    from promptlearn.cli.exec_opts import models_fields
     from promptlearn.evaluate import evaluate
     from promptlearn.executor import executor_for
-
-    models = models_from_flags(model, concurrency, executor, api_base, ray_address, rate_limit)
 
     if prompt_file is not None:
         if not prompt_file.exists():
             raise PromptlearnError(f"prompt file not found: {prompt_file}")
         prompt = prompt_file.read_text(encoding="utf-8")
+    fields: dict[str, Any] = {"scorer": scorer, "dataset": {"path": dataset, "limit": limit or None},
+                              "models": models_fields(model, concurrency, executor, api_base, ray_address, rate_limit)}
+    config, prompt = _eval_config(fields, prompt, parse_sets(sets))
+    models = config.models
     with EventProgress(err, quiet or as_json) as progress:
-        progress("eval_start", {"split": "eval", "version": 0, "n": limit or 0})
-        result = evaluate(dataset, prompt, model, scorer, db=db, limit=limit, concurrency=models.concurrency,
+        progress(EvalStarted("eval", 0, config.dataset.limit or 0))
+        result = evaluate(config.dataset.path, prompt, models.task, config.scorer, db=db, limit=config.dataset.limit,
+                          max_tokens=models.task_max_tokens, concurrency=models.concurrency,
                           executor=executor_for(models), api_base=models.api_base,
-                          on_result=lambda r: progress("rollout", {"correct": r.correct}))
+                          on_result=lambda r: progress(RolloutScored("eval", 0, r.correct)))
     if as_json:
-        _emit_json({"run_id": result.run_id, **result.summary()})
+        emit_json({"run_id": result.run_id, **result.summary()})
         return
     console.print(f"run [bold]{result.run_id}[/]: accuracy {result.accuracy} (95% interval)")
     console.print(f"majority-class baseline: {result.majority_accuracy:.3f} (always '{result.majority_label}')")
     console.print(f"answers: {result.answer_distribution}")
+
+
+def _eval_config(fields: dict[str, Any], prompt: str, sets: dict[str, Any]) -> tuple[RunConfig, str]:
+    """The options (and `--set`) validated as a run config, and the prompt to evaluate: a blank one is kept as
+    given, though a run file would refuse it."""
+    if prompt.strip():
+        fields = {**fields, "system_prompt": prompt}
+    given = set_dotted(fields, sets)
+    config = validate(given, source="command line")
+    return config, config.system_prompt if "system_prompt" in given else prompt
 
 
 @app.command("optimize")
@@ -107,6 +109,7 @@ def optimize_cmd(
     resume: str | None = typer.Option(None, "--resume", help="continue a stopped run by id"),
     preset_name: str | None = typer.Option(None, "--preset", help="quick | demo | thorough (without a run file)"),
     dry_run: bool = typer.Option(False, "--dry-run", help="print the estimated calls, tokens and cost, run nothing"),
+    sets: list[str] | None = set_option("learn.batch_size=4"),
     db: str | None = DbOption,
     as_json: bool = typer.Option(False, "--json"),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
@@ -115,6 +118,11 @@ def optimize_cmd(
     from promptlearn.api import dry_run_estimate, load_run_config, optimize_with_progress
 
     config = None if resume else load_run_config(run_file, preset_name)
+    overrides = parse_sets(sets)
+    if overrides:
+        if config is None:
+            raise ConfigError("--set needs a run file or --preset: a resumed run keeps its stored config")
+        config = config.with_overrides("--set", **overrides)
     if dry_run:
         if config is None:
             raise PromptlearnError("--dry-run needs a run file or --preset, not --resume")
@@ -122,13 +130,13 @@ def optimize_cmd(
             console.print(line)
         return
     with EventProgress(err, quiet or as_json) as progress:
-        result = optimize_with_progress(config, resume=resume, db=db, on_event=progress)
+        result = optimize_with_progress(config, resume=resume, db=db, subscriber=progress)
     if as_json:
-        _emit_json({"run_id": result.run_id, **result.summary()})
+        emit_json({"run_id": result.run_id, **result.summary()})
         return
     from promptlearn.cli.show import print_optimize_result
 
-    print_optimize_result(console, result, _store(db))
+    print_optimize_result(console, result, open_store(db))
 
 
 @runs_app.command("list")
@@ -138,9 +146,9 @@ def runs_list(db: str | None = DbOption, as_json: bool = typer.Option(False, "--
     """List stored runs, newest first."""
     from promptlearn.history import run_list
 
-    rows = run_list(_store(db), limit)
+    rows = run_list(open_store(db), limit)
     if as_json:
-        _emit_json(rows)
+        emit_json(rows)
         return
     table = Table("id", "kind", "name", "status", "created", "accuracy")
     for row in rows:
@@ -157,9 +165,9 @@ def runs_show(run_id: str, db: str | None = DbOption, as_json: bool = typer.Opti
     from promptlearn.cli.show import print_run_detail
     from promptlearn.history import run_detail
 
-    detail = run_detail(_store(db), run_id, rollouts)
+    detail = run_detail(open_store(db), run_id, rollouts)
     if as_json:
-        _emit_json(detail)
+        emit_json(detail)
     else:
         print_run_detail(console, detail)
 
@@ -196,26 +204,5 @@ def main() -> None:  # pragma: no cover
     app()
 
 
-from promptlearn.cli.export_cmds import register as _register_export  # noqa: E402
-
-_register_export(app)
-
-from promptlearn.cli.report_cmd import register as _register_report  # noqa: E402
-
-_register_report(app)
-
-from promptlearn.cli.rl_cmd import register as _register_rl  # noqa: E402
-
-_register_rl(app)
-
-from promptlearn.cli.bench_cmd import register as _register_bench  # noqa: E402
-
-_register_bench(app)
-
-from promptlearn.cli.compose_cmd import register as _register_compose  # noqa: E402
-
-_register_compose(app)
-
-from promptlearn.cli.compare_cmd import register as _register_compare  # noqa: E402
-
-_register_compare(app)
+for _commands in (export_cmds, report_cmd, rl_cmd, bench_cmd, compose_cmd, compare_cmd):
+    _commands.register(app)

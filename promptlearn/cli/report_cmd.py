@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-DbOption = typer.Option(None, "--db", envvar="PROMPTLEARN_DB", help="database path or SQLAlchemy URL")
+from promptlearn.cli.common import DbOption, console, friendly, open_store
 
 
 def report_cmd(
@@ -16,14 +16,11 @@ def report_cmd(
     db: str | None = DbOption,
 ) -> None:
     """Write one self-contained HTML file: scores, gate decisions, the playbook's evolution and its evidence."""
-    from promptlearn.cli.main import _store, console
     from promptlearn.report import write_report
 
-    path = write_report(_store(db), run_id, out)
+    path = write_report(open_store(db), run_id, out)
     console.print(f"wrote {escape(str(path))}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:
-    from promptlearn.cli.main import friendly
-
     app.command("report")(friendly(report_cmd))

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from promptlearn.compose.composed import ComposedPlaybook
+from promptlearn.config import DEFAULT_TASK_MAX_TOKENS
 from promptlearn.data import Dataset, Example
 from promptlearn.errors import ConfigError
 from promptlearn.evaluate import evaluate, resolve_scorer
@@ -42,7 +43,7 @@ def evaluate_composed(
     *,
     router_lm: LM | None = None,
     limit: int | None = None,
-    max_tokens: int = 96,
+    max_tokens: int = DEFAULT_TASK_MAX_TOKENS,
     single: bool = True,
 ) -> dict[str, Any]:
     """Per-domain accuracies (own / routed / single, each with a 95% interval) and the routing accuracy.

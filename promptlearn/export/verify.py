@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from promptlearn.config import DEFAULT_TASK_MAX_TOKENS, DEFAULT_TASK_MODEL
 from promptlearn.data import Dataset, Example
 from promptlearn.errors import ConfigError
-from promptlearn.evaluate import DEFAULT_TASK_MODEL, evaluate
+from promptlearn.evaluate import evaluate
 from promptlearn.export.formats import export_playbook, sent_text
 from promptlearn.export.refs import Resolved, resolve, stored_val_accuracy
 from promptlearn.lm import LM
@@ -43,7 +44,7 @@ def verify_export(store: Store, run_ref: str, fmt: str, lm: LM | None = None) ->
     result = evaluate(stored_dataset(store, resolved), prompt, models.get("task") or config.get("model")
                       or DEFAULT_TASK_MODEL, config.get("scorer", "auto"), lm=lm, store=store,
                       name=f"verify {resolved.label} {fmt}", max_tokens=models.get("task_max_tokens")
-                      or config.get("max_tokens") or 96)
+                      or config.get("max_tokens") or DEFAULT_TASK_MAX_TOKENS)
     interval = result.accuracy
     return {"ref": resolved.label, "format": fmt, "stored": stored, "exported": interval.estimate,
             "low": interval.low, "high": interval.high, "n": interval.n, "eval_run_id": result.run_id,

@@ -48,10 +48,10 @@ class Setup:
 
     def runner(self) -> RolloutRunner:
         models = self.config.models
-        return RolloutRunner(self.lm("task"), models.task, self.scorer, self.store, self.run_id,
-                             models.task_max_tokens, models.concurrency, confidence=self.config.quality.confidence,
+        return RolloutRunner(self.lm("task"), models.task, self.scorer, self.store, self.run_id, models.concurrency,
+                             confidence=self.config.quality.confidence,
                              confidence_mode=self.config.quality.confidence_mode,
-                             executor=executor_for(models))
+                             executor=executor_for(models), max_tokens=models.task_max_tokens)
 
 
 def load_data(config: RunConfig) -> tuple[Dataset, Splits, Scorer]:

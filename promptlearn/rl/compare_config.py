@@ -16,9 +16,9 @@ from typing import Any
 
 from pydantic import Field, model_validator
 
-from promptlearn.config import DatasetConfig, Frozen, RunConfig, validate
+from promptlearn.config import DEFAULT_REFLECTION_MODEL, DatasetConfig, Frozen, RunConfig, validate
 from promptlearn.lm import models
-from promptlearn.rl.config import DEFAULT_RL_SYSTEM_PROMPT, RLConfig
+from promptlearn.rl.config import DEFAULT_RL_MODEL, DEFAULT_RL_SYSTEM_PROMPT, RLConfig
 
 DEFAULT_DATASET = DatasetConfig(path="bbh:sports_understanding", train=24, val=12, test=30)
 OOD_CANDIDATES = ("bbh:navigate", "bbh:web_of_lies")
@@ -28,7 +28,7 @@ PROMPT_DEFAULTS: dict[str, Any] = {"learn.batch_size": 6, "learn.max_failures": 
 
 class CompareConfig(Frozen):
     name: str = "compare"
-    model: str = Field("smollm2-135m", description="embedded model name (learned on by llama.cpp for the prompt "
+    model: str = Field(DEFAULT_RL_MODEL, description="embedded model name (learned on by llama.cpp for the prompt "
                        "arm) or a local HF folder; every arm is evaluated on its HF weights")
     dataset: DatasetConfig = DEFAULT_DATASET
     scorer: str | dict[str, Any] = "auto"
@@ -38,8 +38,8 @@ class CompareConfig(Frozen):
     budget: int = Field(48, ge=1, description="task-model rollouts each arm spends learning")
     max_tokens: int = Field(64, ge=1, le=4096, description="reply length: prompt-arm rollouts, RL completions and "
                             "every evaluation")
-    judge: str = "local/qwen2.5-1.5b"
-    rewriter: str = "local/qwen2.5-1.5b"
+    judge: str = DEFAULT_REFLECTION_MODEL
+    rewriter: str = DEFAULT_REFLECTION_MODEL
     prompt_overrides: dict[str, Any] = Field(default_factory=lambda: dict(PROMPT_DEFAULTS),
                                              description="dotted RunConfig overrides for the prompt arm")
     num_generations: int = Field(4, ge=2)
@@ -47,7 +47,7 @@ class CompareConfig(Frozen):
     learning_rate: float = Field(5e-5, gt=0, description="LoRA takes a higher rate than full fine-tuning, and a "
                                  "matched budget buys few steps")
     lora_r: int = Field(8, ge=1)
-    lora_alpha: int = Field(16, ge=1)
+    lora_alpha: int = Field(16, ge=1, description="LoRA scaling; when not given, twice lora_r")
     temperature: float = Field(1.0, gt=0, le=2)
     beta: float = Field(0.0, ge=0)
     calibration_weight: float = Field(0.0, ge=0)
@@ -57,6 +57,19 @@ class CompareConfig(Frozen):
     seed: int = 0
     out_dir: str = "benchmarks/results"
     work_dir: str | None = Field(None, description="RL checkpoints and adapter; default runs/out/compare/<task>")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alpha_twice_r(cls, data: Any) -> Any:
+        """lora_alpha follows lora_r (alpha = 2r, the usual LoRA scaling) unless given; a bad lora_r is left to the
+        field's own validation."""
+        if not isinstance(data, dict) or data.get("lora_alpha") is not None:
+            return data
+        try:
+            r = int(data.get("lora_r", cls.model_fields["lora_r"].default))
+        except (TypeError, ValueError):
+            return data
+        return {**data, "lora_alpha": 2 * r}
 
     @model_validator(mode="after")
     def _check(self) -> CompareConfig:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from promptlearn.config import GateConfig
 from promptlearn.report.plots import write_accuracy_plot
 
 COLORS = {"seed": "#888888", "prompt": "#1f77b4", "rl": "#d62728"}
@@ -60,7 +61,8 @@ def markdown(data: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-COLLAPSE_SHARE = 0.9  # the prompt gate's default `max_label_share`: the same yardstick for both arms
+# The prompt gate's default `max_label_share`: the same yardstick for both arms.
+COLLAPSE_SHARE: float = GateConfig.model_fields["max_label_share"].default
 
 
 def _collapse_notes(data: dict[str, Any]) -> list[str]:

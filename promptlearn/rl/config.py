@@ -14,12 +14,13 @@ from pydantic import Field, model_validator
 
 from promptlearn.config import DatasetConfig, Frozen
 
+DEFAULT_RL_MODEL = "smollm2-135m"  # also `compare`'s
 DEFAULT_RL_SYSTEM_PROMPT = "You are a helpful assistant. Answer the question, then give the final answer on its own."
 
 
 class RLConfig(Frozen):
     name: str = "rl"
-    model: str = Field("smollm2-135m", description="an embedded model name (local/ optional) or a local HF folder")
+    model: str = Field(DEFAULT_RL_MODEL, description="an embedded model name (local/ optional) or a local HF folder")
     dataset: DatasetConfig = DatasetConfig()
     scorer: str | dict[str, Any] = "auto"
     system_prompt: str = DEFAULT_RL_SYSTEM_PROMPT

@@ -64,7 +64,7 @@ def test_the_confidence_line_is_split_off_before_scoring_and_stored(tmp_path: Pa
     run_id = store.create_run("eval", "t", {})
     lm = FakeLM(["BUG\nConfidence: 0.75", "BUG", "BILLING\nconfidence: 80%"])
     runner = RolloutRunner(lm, "fake/task", make_scorer("label:BILLING,BUG"), store, run_id, confidence=True,
-                           confidence_mode="inline")
+                           confidence_mode="inline", max_tokens=96)
     examples = [Example(str(i), f"ticket {i}", "BUG") for i in range(3)]
     results = runner.run("Route the ticket.", examples, 0, "test")
     assert [r.output for r in results] == ["BUG", "BUG", "BILLING"]
@@ -89,7 +89,8 @@ def test_followup_mode_asks_after_the_answer_and_leaves_the_answer_alone(tmp_pat
     store = Store(str(tmp_path / "db.sqlite"))
     run_id = store.create_run("eval", "t", {})
     lm = FakeLM(model)
-    runner = RolloutRunner(lm, "fake/task", make_scorer("label:BILLING,BUG"), store, run_id, confidence=True)
+    runner = RolloutRunner(lm, "fake/task", make_scorer("label:BILLING,BUG"), store, run_id, confidence=True,
+                           max_tokens=96)
     examples = [Example(str(i), f"ticket {i}", "BUG") for i in range(3)]
     results = runner.run("Route the ticket.", examples, 0, "test")
     assert [r.output for r in results] == ["BUG", "BILLING", "UNSURE"]
@@ -102,7 +103,7 @@ def test_followup_mode_asks_after_the_answer_and_leaves_the_answer_alone(tmp_pat
 
 def test_without_confidence_the_reply_is_scored_as_it_is(tmp_path: Path) -> None:
     lm = FakeLM(["BUG\nConfidence: 0.75"])
-    runner = RolloutRunner(lm, "fake/task", make_scorer("label:BILLING,BUG"))
+    runner = RolloutRunner(lm, "fake/task", make_scorer("label:BILLING,BUG"), max_tokens=96)
     result = runner.run("Route the ticket.", [Example("1", "ticket 1", "BUG")], 0, "test")[0]
     assert result.confidence is None and result.output == "BUG\nConfidence: 0.75" and result.score == 0.0
     assert lm.calls[0].messages[0][1] == "Route the ticket."
