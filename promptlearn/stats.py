@@ -87,6 +87,11 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Interva
     return Interval(p, low, high, n)
 
 
+def mean(values: Sequence[float]) -> float:
+    """The plain average; 0.0 for no values (an empty split or cell scores nothing)."""
+    return sum(values) / len(values) if values else 0.0
+
+
 def mean_ci(values: Sequence[float], confidence: float = 0.95, n_boot: int = 2000, seed: int = 0) -> Interval:
     """Mean with a confidence interval: Wilson for 0/1 scores, percentile bootstrap otherwise."""
     _check_confidence(confidence)

@@ -8,14 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from promptlearn.report.plots import write_accuracy_plot
+from promptlearn.report.plots import point, write_accuracy_plot
+from promptlearn.report.tables import diff_cell, interval_cell
 
 COLORS = {"seed": "#888888", "promptlearn": "#1f77b4", "gepa": "#d62728", "miprov2": "#ff7f0e",
           "full_rewrite": "#9467bd", "add_only": "#2ca02c", "no_examples": "#17becf", "no_screen": "#8c564b"}
-
-
-def _diff(d: dict[str, Any] | None) -> str:
-    return "" if d is None else f"{d['diff']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
 
 
 def _answers(row: dict[str, Any], top: int = 3) -> str:
@@ -63,7 +60,7 @@ def pooled_lines(data: dict[str, Any]) -> list[str]:
              "| --- | --- | ---: | --- | --- |"]
     for row in rows:
         lines.append(f"| {row['arm']} | {len(row['tasks'])} | {row['mean_accuracy']:.3f} "
-                     f"| {_diff(row['diff_vs_seed'])} | {_diff(row['diff_vs_gepa'])} |")
+                     f"| {diff_cell(row['diff_vs_seed'])} | {diff_cell(row['diff_vs_gepa'])} |")
     return [*lines, ""]
 
 
@@ -87,17 +84,12 @@ def markdown(data: dict[str, Any]) -> str:
     for row in data["results"]:
         below = " (below majority)" if row["accuracy"] < row["majority_accuracy"] else ""
         lines.append(
-            f"| {row['task']} | {row['arm']} | {row['accuracy']:.3f} [{row['low']:.3f}, {row['high']:.3f}] "
-            f"(n={row['n']}){below} | {_diff(row['diff_vs_seed'])} | {_diff(row['diff_vs_gepa'])} "
+            f"| {row['task']} | {row['arm']} | {interval_cell(row)} "
+            f"(n={row['n']}){below} | {diff_cell(row['diff_vs_seed'])} | {diff_cell(row['diff_vs_gepa'])} "
             f"| {row['majority_accuracy']:.3f} | {_answers(row)} | {row['rollouts']:.0f} | {_curve(row)} "
             f"| {row.get('reflection_calls', 0):.0f} | {row.get('reflection_tokens', 0):,.0f} | {row['wall_s']:.0f} "
             f"| {row['lm_seconds']:.0f} | {row['playbook_tokens']:.0f} |")
     return "\n".join(lines) + "\n"
-
-
-def write_markdown(data: dict[str, Any], path: Path) -> Path:
-    path.write_text(markdown(data), encoding="utf-8")
-    return path
 
 
 def series_by_arm(data: dict[str, Any], task: str) -> dict[str, list[dict[str, float]]]:
@@ -106,9 +98,9 @@ def series_by_arm(data: dict[str, Any], task: str) -> dict[str, list[dict[str, f
     for row in data["results"]:
         if row["task"] == task:
             series = out.setdefault(row["arm"], [])
-            series.extend({"x": c["rollouts"], "y": c["accuracy"], "low": c["low"], "high": c["high"]}
-                          for c in row.get("checkpoints") or [] if c["rollouts"] < row["rollouts"])
-            series.append({"x": row["rollouts"], "y": row["accuracy"], "low": row["low"], "high": row["high"]})
+            series.extend(point(c["rollouts"], c) for c in row.get("checkpoints") or []
+                          if c["rollouts"] < row["rollouts"])
+            series.append(point(row["rollouts"], row))
     return out
 
 

@@ -16,13 +16,13 @@ from typing import Any
 from promptlearn.bench import peer_cache
 from promptlearn.bench.arms import ARMS, DEFAULT_ARMS, loop_arm_stored
 from promptlearn.bench.ledger import with_recorded_cost
-from promptlearn.bench.report import write_markdown, write_plots
+from promptlearn.bench.report import markdown, write_plots
 from promptlearn.bench.task import ArmResult, BenchTask
 from promptlearn.config import ModelsConfig
 from promptlearn.errors import ConfigError
 from promptlearn.lm import LM
 from promptlearn.playbook import token_count
-from promptlearn.stats import PairedResult, mean_ci, paired_bootstrap
+from promptlearn.stats import PairedResult, mean, mean_ci, paired_bootstrap
 
 RESULTS_DIR = Path("benchmarks") / "results"
 OnResult = Callable[[ArmResult], None]
@@ -57,7 +57,7 @@ def run_bench(tasks: Sequence[BenchTask], arms: Sequence[str] = DEFAULT_ARMS, se
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{out_name}.json").write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    write_markdown(data, out / f"{out_name}.md")
+    (out / f"{out_name}.md").write_text(markdown(data), encoding="utf-8")
     data["plots"] = [str(p) for p in write_plots(data, out, out_name)]
     return data
 
@@ -92,10 +92,6 @@ def _scores(runs: Sequence[ArmResult]) -> dict[tuple[int, str], float]:
     return {(r.seed, eid): s for r in runs for eid, s in r.scores().items()}
 
 
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values) if values else 0.0
-
-
 def summarize_cell(cell: Sequence[ArmResult], seed_runs: Sequence[ArmResult],
                    gepa_runs: Sequence[ArmResult]) -> dict[str, Any]:
     scores = _scores(cell)
@@ -110,14 +106,14 @@ def summarize_cell(cell: Sequence[ArmResult], seed_runs: Sequence[ArmResult],
         "accuracy": acc.estimate, "low": acc.low, "high": acc.high, "n": acc.n,
         "diff_vs_seed": _paired(_scores(seed_runs), scores) if first.arm != "seed" else None,
         "diff_vs_gepa": _paired(_scores(gepa_runs), scores) if gepa_runs and first.arm != "gepa" else None,
-        "rollouts": _mean([r.rollouts for r in cell]), "test_rollouts": _mean([r.test_rollouts for r in cell]),
-        "tokens": _mean([r.tokens for r in cell]), "lm_seconds": _mean([r.lm_seconds for r in cell]),
-        "wall_s": _mean([r.wall_s for r in cell]), "overhead_s": _mean([r.overhead_s for r in cell]),
-        "playbook_tokens": _mean([token_count(r.prompt) for r in cell]),
-        "majority_accuracy": _mean([r.test.majority_accuracy for r in cell]), "answers": answers,
+        "rollouts": mean([r.rollouts for r in cell]), "test_rollouts": mean([r.test_rollouts for r in cell]),
+        "tokens": mean([r.tokens for r in cell]), "lm_seconds": mean([r.lm_seconds for r in cell]),
+        "wall_s": mean([r.wall_s for r in cell]), "overhead_s": mean([r.overhead_s for r in cell]),
+        "playbook_tokens": mean([token_count(r.prompt) for r in cell]),
+        "majority_accuracy": mean([r.test.majority_accuracy for r in cell]), "answers": answers,
         "unparsed_share": answers.get("(unparsed)", 0) / max(1, sum(answers.values())),
-        "reflection_calls": _mean([r.reflection_calls for r in cell]),
-        "reflection_tokens": _mean([r.reflection_tokens for r in cell]),
+        "reflection_calls": mean([r.reflection_calls for r in cell]),
+        "reflection_tokens": mean([r.reflection_tokens for r in cell]),
         "checkpoints": _checkpoints(cell),
     }
 
@@ -180,9 +176,9 @@ def pooled_rows(runs: Sequence[ArmResult], arms: Sequence[str], budgets: Sequenc
             if not cell:
                 continue
             tasks = sorted({r.task for r in cell})
-            mean = _mean([_mean([r.test.accuracy.estimate for r in cell if r.task == t]) for t in tasks])
+            mean_accuracy = mean([mean([r.test.accuracy.estimate for r in cell if r.task == t]) for t in tasks])
             mine = keyed(cell)
-            out.append({"arm": arm, "budget": b, "tasks": tasks, "mean_accuracy": mean,
+            out.append({"arm": arm, "budget": b, "tasks": tasks, "mean_accuracy": mean_accuracy,
                         "diff_vs_seed": _paired(seed, mine),
                         "diff_vs_gepa": _paired(gepa, mine) if arm != "gepa" and gepa else None})
     return out

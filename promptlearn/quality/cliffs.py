@@ -9,7 +9,7 @@ they count against the rollout budget.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,7 +19,7 @@ from promptlearn.playbook import Playbook
 from promptlearn.quality.records import record_once
 from promptlearn.rollouts import RolloutResult, RolloutRunner
 from promptlearn.seeding import stream_seed
-from promptlearn.stats import paired_bootstrap, two_sided
+from promptlearn.stats import mean, paired_bootstrap, two_sided
 from promptlearn.store import Store
 from promptlearn.store.quality import detail
 
@@ -81,7 +81,7 @@ class CliffCheck:
 
     def baseline(self, seed: Playbook) -> None:
         scores = self._score(seed, 0)
-        record_once(self.store, self.run_id, "ood", "accuracy", _mean(scores), 0, dataset=self.ood.dataset,
+        record_once(self.store, self.run_id, "ood", "accuracy", mean(scores), 0, dataset=self.ood.dataset,
                     n=len(scores), low=None, high=None, diff=0.0, flagged=False)
 
     def check(self, playbook: Playbook, number: int) -> CliffResult:
@@ -92,7 +92,7 @@ class CliffCheck:
         base, scores = self.scores[0], self._score(playbook, number)
         paired = paired_bootstrap(base, scores, confidence=two_sided(self.confidence),
                                   seed=stream_seed(self.seed, "gate", number))
-        result = CliffResult(number, _mean(scores), paired.diff, paired.low, paired.high, paired.n, paired.high < 0)
+        result = CliffResult(number, mean(scores), paired.diff, paired.low, paired.high, paired.n, paired.high < 0)
         record_once(self.store, self.run_id, "ood", "accuracy", result.accuracy, number, dataset=self.ood.dataset,
                     n=result.n, low=result.low, high=result.high, diff=result.diff, flagged=result.flagged)
         self.emit("ood", {"version": number, "accuracy": result.accuracy, "diff": result.diff,
@@ -126,7 +126,3 @@ def ood_summary(store: Store, run_id: str, final_version: int) -> dict[str, Any]
         "versions": {str(v): {k: d.get(k) for k in ("accuracy", "diff", "low", "high", "flagged")}
                      for v, d in versions.items()},
     }
-
-
-def _mean(scores: Sequence[float]) -> float:
-    return sum(scores) / len(scores) if scores else 0.0

@@ -13,6 +13,11 @@ from promptlearn.report.charts import Series, line_chart
 
 Point = dict[str, float]  # x, y (accuracy), low, high (its interval)
 
+
+def point(x: float, row: Mapping[str, Any]) -> Point:
+    """The point at `x` for a row with `accuracy`, `low` and `high`."""
+    return {"x": x, "y": row["accuracy"], "low": row["low"], "high": row["high"]}
+
 SVG_STYLE = ("<style>.grid{stroke:#e5e5e5}.axis{stroke:#444}.tick,.label,.legend text{font:11px sans-serif;"
              "fill:#333}.band{opacity:.15}.whisker{stroke-width:1.5}</style>")
 
