@@ -7,7 +7,6 @@ For tests and benchmarks of the OpenAI-compatible path: the task model becomes `
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,12 +20,7 @@ from typing import IO
 
 from promptlearn.errors import ModelError
 from promptlearn.lm import models
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from promptlearn.localhost import free_port
 
 
 def server_command(model_path: Path, port: int, alias: str, n_ctx: int, threads: int) -> list[str]:

@@ -15,11 +15,12 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from pathlib import Path
 from types import TracebackType
+
+from promptlearn.localhost import free_port
 
 INSTALL_HINT = "install them with: apt-get install postgresql (or set PROMPTLEARN_PG_BIN to their folder)"
 USER = "promptlearn"
@@ -49,12 +50,6 @@ def _version(name: str) -> float:
         return float(name)
     except ValueError:
         return 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class TempPostgres:
