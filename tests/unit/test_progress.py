@@ -21,3 +21,16 @@ def test_steps_screening_and_gate_are_shown() -> None:
     text = console.export_text()
     assert "candidate v3 (examples): screening fixed 2, broke 0" in text
     assert "candidate v3: accepted: gain +0.200" in text
+
+
+def test_typed_events_drive_the_same_view() -> None:
+    from promptlearn.optimize.events import EvalFinished, EvalStarted, RolloutScored
+
+    console = Console(record=True, width=120, force_terminal=False)
+    with EventProgress(console) as view:
+        view(EvalStarted("eval", 0, 2))
+        view(RolloutScored("eval", 0, True))
+        assert view.progress.tasks[0].completed == 1
+        view(EvalFinished("eval", 0, 0.5))
+        view("unknown kind", {})  # an untyped kind the view does not know is skipped
+    assert "v0 eval: accuracy 0.500" in console.export_text()
