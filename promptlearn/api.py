@@ -8,7 +8,7 @@ from promptlearn.config import PRESETS, RunConfig, load_config, preset
 from promptlearn.errors import ConfigError
 from promptlearn.optimize import OptimizeResult, optimize
 from promptlearn.optimize.budget import Estimate, estimate
-from promptlearn.optimize.loop import OnEvent
+from promptlearn.optimize.events import Subscriber
 from promptlearn.optimize.setup import load_data
 from promptlearn.playbook import token_count
 
@@ -31,5 +31,5 @@ def dry_run_estimate(config: RunConfig) -> Estimate:
 
 
 def optimize_with_progress(config: RunConfig | None, *, resume: str | None, db: str | None,
-                           on_event: OnEvent) -> OptimizeResult:
-    return optimize(config, resume=resume, db=db, on_event=on_event)
+                           subscriber: Subscriber) -> OptimizeResult:
+    return optimize(config, resume=resume, db=db, subscribers=[subscriber])
