@@ -15,7 +15,6 @@ from promptlearn.playbook import Playbook
 from promptlearn.rollouts import OnResult, RolloutResult, RolloutRunner
 from promptlearn.stats import Interval, majority_baseline, mean_ci
 from promptlearn.store import Store
-from promptlearn.store.tables import VersionRow
 
 
 @dataclass(frozen=True)
@@ -81,8 +80,7 @@ def evaluate(
     run_id = store.create_run("eval", name, config)
     store.save_examples(run_id, data.name, "eval", examples)
     seed = Playbook(seed_prompt=system_prompt)
-    store.add_version(VersionRow(run_id=run_id, number=0, status="seed", content_json=seed.to_json(),
-                                 content_hash=seed.content_hash(), iteration=0))
+    store.commit_version(run_id, 0, seed, status="seed")
     runner = RolloutRunner(build_lm(store, run_id, inner=lm, api_base=api_base), model, the_scorer, store, run_id,
                            concurrency, executor=executor, max_tokens=max_tokens)
     try:

@@ -16,7 +16,6 @@ from promptlearn.playbook import DEFAULT_SECTIONS, Bullet, Playbook
 from promptlearn.playbook.deltas import normalize_section
 from promptlearn.playbook.playbook import BULLET_ID_PATTERN
 from promptlearn.store import Store
-from promptlearn.store.tables import VersionRow
 
 _HEADER = re.compile(re.escape(HEADER).replace(r"\{run\}", r"(?P<run>\S+)").replace(r"\{version\}", r"\d+")
                      .replace(r"\{sections\}", r"(?P<sections>\S*)").replace(r"\{next_id\}", r"(?P<next_id>\d+)"))
@@ -121,7 +120,6 @@ def _build(seed: str, bullets: list[Bullet], sections: list[str], next_id: int |
 def start_run_from_import(store: Store, playbook: Playbook, name: str, source: str = "") -> str:
     """A run of kind `import` whose version 0 is `playbook`: export, diff and evaluate it like any run."""
     run_id = store.create_run("import", name, {"source": source, "system_prompt": playbook.seed_prompt})
-    store.add_version(VersionRow(run_id=run_id, number=0, status="seed", content_json=playbook.to_json(),
-                                 content_hash=playbook.content_hash(), iteration=0, note=f"imported {source}"))
+    store.commit_version(run_id, 0, playbook, status="seed", note=f"imported {source}")
     store.finish_run(run_id, "completed", {"bullets": len(playbook.bullets), "final_version": 0})
     return run_id
