@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from promptlearn.store.queries import where_given
 from promptlearn.store.tables import QualityRow
 
 
@@ -27,11 +28,8 @@ class QualityRecords:
 
     def quality(self, run_id: str, kind: str | None = None, version: int | None = None) -> list[QualityRow]:
         with self.session() as s:
-            query = select(QualityRow).where(QualityRow.run_id == run_id)
-            if kind is not None:
-                query = query.where(QualityRow.kind == kind)
-            if version is not None:
-                query = query.where(QualityRow.version_number == version)
+            query = where_given(select(QualityRow).where(QualityRow.run_id == run_id), (QualityRow.kind, kind),
+                                (QualityRow.version_number, version))
             return list(s.exec(query.order_by(col(QualityRow.id))))
 
 

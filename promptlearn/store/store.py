@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from promptlearn.errors import StoreError
@@ -19,6 +19,7 @@ from promptlearn.lm.base import Completion, LMRequest, Usage
 from promptlearn.store.engine import default_url, open_engine, to_url
 from promptlearn.store.migrate import upgrade_to_head
 from promptlearn.store.quality import QualityRecords
+from promptlearn.store.queries import insert_or_stored, where_given
 from promptlearn.store.tables import (
     CritiqueRow,
     DeltaRow,
@@ -195,22 +196,13 @@ class Store(QualityRecords, VersionRecords):
 
     def add_rollout(self, row: RolloutRow) -> RolloutRow:
         """Insert, or return the existing rollout with the same identity: a resumed run never writes one twice."""
-        try:
-            with self.session() as s:
-                s.add(row)
-            return row
-        except IntegrityError:
-            existing = self.get_rollout(row.run_id, row.version_number, row.example_id, row.sample)
-            assert existing is not None
-            return existing
+        return insert_or_stored(self.session, row,
+                                lambda: self.get_rollout(row.run_id, row.version_number, row.example_id, row.sample))
 
     def rollouts(self, run_id: str, version: int | None = None, split: str | None = None) -> list[RolloutRow]:
         with self.session() as s:
-            query = select(RolloutRow).where(RolloutRow.run_id == run_id)
-            if version is not None:
-                query = query.where(RolloutRow.version_number == version)
-            if split is not None:
-                query = query.where(RolloutRow.split == split)
+            query = where_given(select(RolloutRow).where(RolloutRow.run_id == run_id),
+                                (RolloutRow.version_number, version), (RolloutRow.split, split))
             return list(s.exec(query.order_by(col(RolloutRow.id))))
 
     def count_rollouts(self, run_id: str) -> int:
@@ -224,14 +216,7 @@ class Store(QualityRecords, VersionRecords):
                                                     CritiqueRow.judge == judge)).first()
 
     def add_critique(self, row: CritiqueRow) -> CritiqueRow:
-        try:
-            with self.session() as s:
-                s.add(row)
-            return row
-        except IntegrityError:
-            existing = self.get_critique(row.rollout_id, row.judge)
-            assert existing is not None
-            return existing
+        return insert_or_stored(self.session, row, lambda: self.get_critique(row.rollout_id, row.judge))
 
     def critiques(self, run_id: str) -> list[CritiqueRow]:
         with self.session() as s:
@@ -247,16 +232,7 @@ class Store(QualityRecords, VersionRecords):
         existing = self.get_version(row.run_id, row.number)
         if existing is not None:
             return existing
-        try:
-            with self.session() as s:
-                s.add(row)
-                for delta in deltas:
-                    s.add(delta)
-        except IntegrityError:
-            existing = self.get_version(row.run_id, row.number)
-            assert existing is not None
-            return existing
-        return row
+        return insert_or_stored(self.session, row, lambda: self.get_version(row.run_id, row.number), deltas)
 
     def set_version_status(self, run_id: str, number: int, status: str, scores: dict[str, Any] | None = None,
                            note: str | None = None) -> None:
@@ -275,9 +251,7 @@ class Store(QualityRecords, VersionRecords):
 
     def deltas(self, run_id: str, version: int | None = None) -> list[DeltaRow]:
         with self.session() as s:
-            query = select(DeltaRow).where(DeltaRow.run_id == run_id)
-            if version is not None:
-                query = query.where(DeltaRow.version_number == version)
+            query = where_given(select(DeltaRow).where(DeltaRow.run_id == run_id), (DeltaRow.version_number, version))
             return list(s.exec(query.order_by(col(DeltaRow.id))))
 
     def add_gate_decision(self, row: GateRow) -> None:
