@@ -18,7 +18,7 @@ from promptlearn.quality.calibration import (
     CONFIDENCE_INSTRUCTION,
     FOLLOWUP_MAX_TOKENS,
     FOLLOWUP_QUESTION,
-    Stated,
+    AnswerWithConfidence,
     read_probability,
     split_confidence,
 )
@@ -108,9 +108,9 @@ class RolloutRunner:
         if inline:
             stated = split_confidence(reply.text)
         elif self.confidence and not reply.error:
-            stated = Stated(reply.text, self._ask_confidence(prompt, example, reply.text))
+            stated = AnswerWithConfidence(reply.text, self._ask_confidence(prompt, example, reply.text))
         else:
-            stated = Stated(reply.text, None)
+            stated = AnswerWithConfidence(reply.text, None)
         if reply.error:
             score = Score(0.0, f"model error: {reply.error}", None)
         else:

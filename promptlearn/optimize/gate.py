@@ -32,7 +32,9 @@ def reject(result: GateResult, reason: str) -> GateResult:
     return replace(result, accepted=False, close=False, reason=reason)
 
 
-class Stated(Protocol):
+class ScoredWithConfidence(Protocol):
+    """A scored rollout with the confidence its model stated (RolloutResult)."""
+
     @property
     def confidence(self) -> float | None: ...
 
@@ -40,8 +42,8 @@ class Stated(Protocol):
     def correct(self) -> bool: ...
 
 
-def calibration_gate(result: GateResult, base: Sequence[Stated], cand: Sequence[Stated], confidence: float,
-                     seed: int) -> GateResult:
+def calibration_gate(result: GateResult, base: Sequence[ScoredWithConfidence], cand: Sequence[ScoredWithConfidence],
+                     confidence: float, seed: int) -> GateResult:
     """`quality.calibration_gate`: an accepted candidate is rejected when its val Brier score is worse than the
     baseline's beyond noise (paired over the examples where both stated a confidence)."""
     if not result.accepted:
@@ -101,7 +103,8 @@ def total_variation(answers: Sequence[str | None], targets: Sequence[str]) -> fl
 
     a, t = dist(answers), dist(targets)
     n_a, n_t = max(1, len(answers)), max(1, len(targets))
-    return 0.5 * sum(abs(a[k] / n_a - t[k] / n_t) for k in sorted(set(a) | set(t)))  # a fixed order: same float sum in every process
+    # A fixed order: the same float sum in every process.
+    return 0.5 * sum(abs(a[k] / n_a - t[k] / n_t) for k in sorted(set(a) | set(t)))
 
 
 def label_drift(base: Sequence[str | None], cand: Sequence[str | None], targets: Sequence[str], confidence: float,

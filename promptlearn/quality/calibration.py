@@ -31,22 +31,24 @@ _LINE = re.compile(r"(?im)^\W*confidence\W*[:=]?\s*(\d{1,3}(?:\.\d+)?)\s*(%?)\W*
 
 
 @dataclass(frozen=True)
-class Stated:
+class AnswerWithConfidence:
+    """A reply split into the answer the scorer sees and the confidence the model stated with it."""
+
     answer: str  # the reply with the confidence line removed
     confidence: float | None  # in [0, 1]; None when the model stated none (or nonsense)
 
 
-def split_confidence(reply: str) -> Stated:
+def split_confidence(reply: str) -> AnswerWithConfidence:
     """The last `Confidence: 0.8` (or `80%`) line of a reply, and the reply without it."""
     matches = list(_LINE.finditer(reply))
     if not matches:
-        return Stated(reply, None)
+        return AnswerWithConfidence(reply, None)
     last = matches[-1]
     value = float(last.group(1))
     if last.group(2) == "%" or value > 1.0:
         value = value / 100.0
     answer = (reply[: last.start()] + reply[last.end():]).strip()
-    return Stated(answer, value if 0.0 <= value <= 1.0 else None)
+    return AnswerWithConfidence(answer, value if 0.0 <= value <= 1.0 else None)
 
 
 def read_probability(reply: str) -> float | None:
