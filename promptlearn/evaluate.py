@@ -28,8 +28,8 @@ class EvalResult:
 
     def summary(self) -> dict[str, Any]:
         return {
-            "accuracy": self.accuracy.estimate, "low": self.accuracy.low, "high": self.accuracy.high,
-            "n": self.accuracy.n, "majority_label": self.majority_label, "majority_accuracy": self.majority_accuracy,
+            **self.accuracy.as_dict("accuracy"), "majority_label": self.majority_label,
+            "majority_accuracy": self.majority_accuracy,
             "answers": self.answer_distribution,
         }
 

@@ -26,6 +26,10 @@ class Interval:
     def __str__(self) -> str:
         return f"{self.estimate:.2f} [{self.low:.2f}, {self.high:.2f}] (n={self.n})"
 
+    def as_dict(self, estimate: str) -> dict[str, float]:
+        """`{estimate: ..., "low", "high", "n"}`, the estimate under the name the caller's table uses."""
+        return {estimate: self.estimate, "low": self.low, "high": self.high, "n": self.n}
+
 
 @dataclass(frozen=True)
 class PairedResult:
@@ -44,6 +48,10 @@ class PairedResult:
             f"{self.diff:+.3f} [{self.low:+.3f}, {self.high:+.3f}] (n={self.n}, p={self.p_value:.3g}, "
             f"wins={self.wins}, losses={self.losses})"
         )
+
+    def as_dict(self) -> dict[str, float]:
+        return {"diff": self.diff, "low": self.low, "high": self.high, "p_value": self.p_value, "n": self.n,
+                "wins": self.wins, "losses": self.losses}
 
 
 def _check_confidence(confidence: float) -> None:

@@ -22,7 +22,7 @@ from promptlearn.config import ModelsConfig
 from promptlearn.errors import ConfigError
 from promptlearn.lm import LM
 from promptlearn.playbook import token_count
-from promptlearn.stats import PairedResult, mean, mean_ci, paired_bootstrap
+from promptlearn.stats import mean, mean_ci, paired_bootstrap
 
 RESULTS_DIR = Path("benchmarks") / "results"
 OnResult = Callable[[ArmResult], None]
@@ -83,9 +83,7 @@ def _paired(base: dict[Any, float], arm: dict[Any, float]) -> dict[str, Any] | N
     keys = sorted(k for k in arm if k in base)
     if not keys:
         return None
-    diff: PairedResult = paired_bootstrap([base[k] for k in keys], [arm[k] for k in keys])
-    return {"diff": diff.diff, "low": diff.low, "high": diff.high, "p_value": diff.p_value, "n": diff.n,
-            "wins": diff.wins, "losses": diff.losses}
+    return paired_bootstrap([base[k] for k in keys], [arm[k] for k in keys]).as_dict()
 
 
 def _scores(runs: Sequence[ArmResult]) -> dict[tuple[int, str], float]:

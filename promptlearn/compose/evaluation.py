@@ -17,13 +17,12 @@ from promptlearn.data import Dataset, Example
 from promptlearn.errors import ConfigError
 from promptlearn.evaluate import evaluate, resolve_scorer
 from promptlearn.lm import LM
-from promptlearn.stats import Interval, mean_ci
+from promptlearn.stats import mean_ci
 from promptlearn.store import Store
 
 
-def _interval(values: list[float]) -> dict[str, Any]:
-    ci: Interval = mean_ci(values)
-    return {"accuracy": ci.estimate, "low": ci.low, "high": ci.high, "n": ci.n}
+def _interval(values: list[float]) -> dict[str, float]:
+    return mean_ci(values).as_dict("accuracy")
 
 
 def _scorer_for(scorer: Any, domain: str, domains: set[str]) -> Any:

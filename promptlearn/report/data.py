@@ -58,10 +58,7 @@ def clip(text: str | None) -> str:
 
 
 def _interval(values: Sequence[float]) -> dict[str, float] | None:
-    if not values:
-        return None
-    ci = mean_ci(values)
-    return {"mean": ci.estimate, "low": ci.low, "high": ci.high, "n": ci.n}
+    return mean_ci(values).as_dict("mean") if values else None
 
 
 def _gate(g: Any) -> dict[str, Any]:

@@ -93,10 +93,8 @@ def is_cliff(shift: PairedResult) -> bool:
 
 
 def diff_dict(d: PairedResult) -> dict[str, Any]:
-    return {"diff": d.diff, "low": d.low, "high": d.high, "p_value": d.p_value, "n": d.n, "wins": d.wins,
-            "losses": d.losses}
+    return d.as_dict()
 
 
 def acc_dict(s: Scored) -> dict[str, Any]:
-    a = s.result.accuracy
-    return {"accuracy": a.estimate, "low": a.low, "high": a.high, "n": a.n}
+    return s.result.accuracy.as_dict("accuracy")
