@@ -27,7 +27,7 @@ from promptlearn.optimize.setup import load_data
 from promptlearn.rl.compare_arms import ArmRun, Point, Say, run_prompt_arm, run_rl_arm, thin
 from promptlearn.rl.compare_config import CompareConfig, busy_warning, plan, prompt_run_config, rl_config, rl_steps_for
 from promptlearn.rl.compare_eval import HFScoring, Scored, acc_dict, diff_dict, is_cliff, paired
-from promptlearn.rl.compare_report import write_markdown, write_plots
+from promptlearn.rl.compare_report import markdown, write_plots
 from promptlearn.rl.model_io import plain_folder, require_rl
 from promptlearn.store import Store
 
@@ -106,7 +106,7 @@ def write_outputs(data: dict[str, Any], out: Path, name: str) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     data["plots"] = [str(p) for p in write_plots(data, out, name)]
     (out / f"{name}.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    write_markdown(data, out / f"{name}.md")
+    (out / f"{name}.md").write_text(markdown(data), encoding="utf-8")
     data["files"] = [str(out / f"{name}.json"), str(out / f"{name}.md"), *data["plots"]]
     return data
 

@@ -10,18 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from promptlearn.config import GateConfig
-from promptlearn.report.plots import write_accuracy_plot
+from promptlearn.report.plots import point, write_accuracy_plot
+from promptlearn.report.tables import diff_cell, interval_cell
 
 COLORS = {"seed": "#888888", "prompt": "#1f77b4", "rl": "#d62728"}
 AXES = {"rollouts": "task-model rollouts (learning)", "compute_s": "compute seconds (learning)"}
-
-
-def _ci(row: dict[str, Any]) -> str:
-    return f"{row['accuracy']:.3f} [{row['low']:.3f}, {row['high']:.3f}]"
-
-
-def _diff(d: dict[str, Any] | None) -> str:
-    return "" if d is None else f"{d['diff']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
 
 
 def _num(value: float | None, fmt: str = ".3f") -> str:
@@ -31,7 +24,8 @@ def _num(value: float | None, fmt: str = ".3f") -> str:
 def _ood(row: dict[str, Any]) -> str:
     ood = row["ood"]
     flag = " **cliff**" if ood["cliff"] else ""
-    return f"{_ci(ood['before'])} → {_ci(ood['after'])} ({_diff(ood['shift']) or '+0.000'}){flag}"
+    shift = diff_cell(ood["shift"]) or "+0.000"
+    return f"{interval_cell(ood['before'])} → {interval_cell(ood['after'])} ({shift}){flag}"
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -54,7 +48,7 @@ def markdown(data: dict[str, Any]) -> str:
         "| --- | --- | --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for row in data["results"]:
-        lines.append(f"| {row['arm']} | {_ci(row)} | {_diff(row['diff_vs_seed'])} | {_ood(row)} "
+        lines.append(f"| {row['arm']} | {interval_cell(row)} | {diff_cell(row['diff_vs_seed'])} | {_ood(row)} "
                      f"| {_num(row['brier'])} | {_num(row['ece'])} | {row['rollouts']} | {row['wall_s']:.0f} "
                      f"| {row['compute_s']:.0f} |")
     lines += ["", _calibration_note(data), "", *_collapse_notes(data), *_notes(data)]
@@ -105,15 +99,10 @@ def _notes(data: dict[str, Any]) -> list[str]:
     return out
 
 
-def write_markdown(data: dict[str, Any], path: Path) -> Path:
-    path.write_text(markdown(data), encoding="utf-8")
-    return path
-
-
 def series(data: dict[str, Any], x: str) -> dict[str, list[dict[str, float]]]:
     out: dict[str, list[dict[str, float]]] = {}
     for p in data["points"]:
-        out.setdefault(p["arm"], []).append({"x": p[x], "y": p["accuracy"], "low": p["low"], "high": p["high"]})
+        out.setdefault(p["arm"], []).append(point(p[x], p))
     return out
 
 
