@@ -9,7 +9,7 @@ from promptlearn.errors import ConfigError
 from promptlearn.optimize import OptimizeResult, optimize
 from promptlearn.optimize.budget import Estimate, estimate
 from promptlearn.optimize.events import Subscriber
-from promptlearn.optimize.setup import load_data
+from promptlearn.optimize.setup import load_run_data
 from promptlearn.playbook import token_count
 
 
@@ -23,7 +23,7 @@ def load_run_config(run_file: Path | None, preset_name: str | None) -> RunConfig
 
 def dry_run_estimate(config: RunConfig) -> Estimate:
     """Loads the data (so a broken dataset fails now) and bounds the calls, tokens and cost of the run."""
-    _dataset, splits, _scorer = load_data(config)
+    _dataset, splits, _scorer = load_run_data(config)
     inputs = [e.input for e in splits.train.examples] or [""]
     avg_input = sum(token_count(t) for t in inputs) // len(inputs)
     prompt = token_count(config.system_prompt) + config.learn.playbook_max_tokens

@@ -41,7 +41,8 @@ def summarize(results: Sequence[RolloutResult], run_id: str | None = None) -> Ev
                       dict(answers.most_common()))
 
 
-def resolve_dataset(dataset: Dataset | str, **columns: Any) -> Dataset:
+def as_dataset(dataset: Dataset | str, **columns: Any) -> Dataset:
+    """`dataset` itself, or the dataset a path or name loads (with these column options)."""
     return dataset if isinstance(dataset, Dataset) else load_dataset(dataset, **columns)
 
 
@@ -71,7 +72,7 @@ def evaluate(
     """Answer every example under `system_prompt`, score it, store it (run kind `eval`), and summarize.
     `executor` runs the rollouts (default: serial, or asyncio at `concurrency`); `api_base` sends a hosted model
     string (`openai/<name>`) to an OpenAI-compatible server."""
-    data = resolve_dataset(dataset)
+    data = as_dataset(dataset)
     examples: list[Example] = list(data.examples[:limit] if limit else data.examples)
     the_scorer = resolve_scorer(scorer, data)
     store = store or Store(db)

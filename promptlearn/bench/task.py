@@ -16,7 +16,7 @@ from promptlearn.data import Dataset, Scorer, Splits
 from promptlearn.evaluate import EvalResult, evaluate
 from promptlearn.executor import executor_for
 from promptlearn.lm import LM
-from promptlearn.optimize.setup import load_data
+from promptlearn.optimize.setup import load_run_data
 from promptlearn.store import Store
 
 
@@ -61,7 +61,7 @@ class BenchTask:
         return validate(data, source=f"bench task {self.name}").with_overrides(**{**self.promptlearn, **overrides})
 
     def data(self) -> tuple[Dataset, Splits, Scorer]:
-        return load_data(self.config("data", 1))
+        return load_run_data(self.config("data", 1))
 
     def store(self) -> Store:
         return Store(self.db)

@@ -109,11 +109,11 @@ def run_compare(config: CompareConfig, db: str | None, as_json: bool) -> None:
 
 def dry_run_lines(config: CompareConfig) -> list[str]:
     """The plan: loads both datasets (a broken one fails now) and prints rollouts, steps and time per arm."""
-    from promptlearn.optimize.setup import load_data
+    from promptlearn.optimize.setup import load_run_data
     from promptlearn.rl.compare import ood_data
     from promptlearn.rl.compare_config import busy_warning, plan, prompt_run_config
 
-    _dataset, splits, _scorer = load_data(prompt_run_config(config, n_test=0))
+    _dataset, splits, _scorer = load_run_data(prompt_run_config(config, n_test=0))
     ood, _ = ood_data(config)
     lines = [f"compare {config.dataset.path} on {config.model} (ood {config.ood_dataset}, seed {config.seed})"]
     warning = busy_warning()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promptlearn.data.paths import list_bundled_datasets, resolve_dataset
+from promptlearn.data.paths import list_bundled_datasets, locate_dataset
 from promptlearn.errors import ConfigError, DatasetError
 from promptlearn.seeding import part_rng, rng
 
@@ -144,7 +144,7 @@ def load_dataset(
     """Load a .jsonl/.csv file, a bundled dataset by name ("support_triage") or a shared task ("bbh:navigate")."""
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
         raise ConfigError(f"limit must be a positive integer, got {limit!r}")
-    path, default_name = resolve_dataset(path_or_name)
+    path, default_name = locate_dataset(path_or_name)
     if not path.is_file():
         raise DatasetError(f"dataset file not found: {path}")
     mapping = _Mapping(input=input, target=target, metadata=tuple(metadata or ()), id=id)

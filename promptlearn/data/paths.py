@@ -41,7 +41,7 @@ def shared_data_dir() -> Path | None:
     return None
 
 
-def resolve_dataset(path_or_name: str | os.PathLike[str]) -> tuple[Path, str]:
+def locate_dataset(path_or_name: str | os.PathLike[str]) -> tuple[Path, str]:
     """Turn a path, a `suite:task` name or a bundled name into (file path, dataset name)."""
     text = os.fspath(path_or_name)
     path = Path(text).expanduser()

@@ -9,7 +9,7 @@ from typing import Any
 from promptlearn.config import RunConfig, validate
 from promptlearn.data import Dataset, Example, Scorer, Splits
 from promptlearn.errors import ConfigError
-from promptlearn.evaluate import resolve_dataset, resolve_scorer
+from promptlearn.evaluate import as_dataset, resolve_scorer
 from promptlearn.executor import executor_for
 from promptlearn.lm import LM, RetryingLM, build_lm
 from promptlearn.optimize.budget import Meter, MeteredLM
@@ -54,10 +54,11 @@ class Setup:
                              executor=executor_for(models), max_tokens=models.task_max_tokens)
 
 
-def load_data(config: RunConfig) -> tuple[Dataset, Splits, Scorer]:
+def load_run_data(config: RunConfig) -> tuple[Dataset, Splits, Scorer]:
+    """A run's dataset, its seeded train / val / test splits and its scorer."""
     d = config.dataset
     metadata = [*d.metadata, *([d.split_column] if d.split_column and d.split_column not in d.metadata else [])]
-    dataset = resolve_dataset(d.path, input=d.input, target=d.target, metadata=metadata or None, id=d.id,
+    dataset = as_dataset(d.path, input=d.input, target=d.target, metadata=metadata or None, id=d.id,
                               limit=d.limit)
     if d.split_column:
         splits = dataset.split_by_column(config.seed, d.split_column, d.train, d.val, d.test)
@@ -74,7 +75,7 @@ def _save_splits(store: Store, run_id: str, dataset: Dataset, splits: Splits) ->
 
 
 def start(config: RunConfig, store: Store, inner: LM | None = None) -> Setup:
-    dataset, splits, scorer = load_data(config)
+    dataset, splits, scorer = load_run_data(config)
     run_id = store.create_run("optimize", config.name, config.model_dump(mode="json"))
     _save_splits(store, run_id, dataset, splits)
     return Setup(config, store, run_id, dataset, splits, scorer, inner,
@@ -87,7 +88,7 @@ def resume(run_id: str, store: Store, inner: LM | None = None) -> Setup:
     if row.kind != "optimize":
         raise ConfigError(f"run {row.id} is a {row.kind} run; only optimize runs can be resumed")
     config = validate(json.loads(row.config_json), source=f"run {row.id}")
-    dataset, splits, scorer = load_data(config)
+    dataset, splits, scorer = load_run_data(config)
     stored = {(e.example_id, e.split) for e in store.examples(row.id)}
     # A subset is fine: a crash can land between saving one split and the next (they are filled in below).
     if not stored <= {(e.id, name) for name in ("train", "val", "test") for e in getattr(splits, name).examples}:

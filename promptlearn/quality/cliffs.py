@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from promptlearn.data import Example, Scorer
-from promptlearn.evaluate import resolve_dataset, resolve_scorer
+from promptlearn.evaluate import as_dataset, resolve_scorer
 from promptlearn.playbook import Playbook
 from promptlearn.quality.records import record_once
 from promptlearn.rollouts import RolloutResult, RolloutRunner
@@ -41,7 +41,7 @@ class OodSet:
 def load_ood(path: str, n: int, seed: int) -> OodSet:
     """`n` examples of `path` (a file or `bbh:<task>`), drawn by the run's seed; the scorer is chosen from the
     check set's own targets (`auto`), since the run's scorer belongs to the run's task."""
-    data = resolve_dataset(path)
+    data = as_dataset(path)
     sample = data.sample(min(n, len(data)), seed)
     examples = tuple(replace(e, id=f"{ID_PREFIX}{e.id}") for e in sample.examples)
     return OodSet(path, examples, resolve_scorer("auto", data))

@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from promptlearn.data import Dataset, Scorer
-from promptlearn.evaluate import resolve_dataset, resolve_scorer
+from promptlearn.evaluate import as_dataset, resolve_scorer
 from promptlearn.lm import LM
 from promptlearn.lm.hf import model_string, release
-from promptlearn.optimize.setup import load_data
+from promptlearn.optimize.setup import load_run_data
 from promptlearn.rl.compare_arms import ArmRun, Point, Say, run_prompt_arm, run_rl_arm, thin
 from promptlearn.rl.compare_config import CompareConfig, busy_warning, plan, prompt_run_config, rl_config, rl_steps_for
 from promptlearn.rl.compare_eval import HFScoring, Scored, acc_dict, diff_dict, is_cliff, paired
@@ -41,7 +41,7 @@ def compare(config: CompareConfig | None = None, *, store: Store | None = None, 
     store = store or Store(db)
     tell = say or (lambda _line: None)
     run = prompt_run_config(cfg, n_test=0)
-    _dataset, splits, scorer = load_data(run)
+    _dataset, splits, scorer = load_run_data(run)
     run = prompt_run_config(cfg, n_test=len(splits.test))
     ood, ood_scorer = ood_data(cfg)
     record = _open_record(store, cfg)
@@ -65,7 +65,7 @@ def compare(config: CompareConfig | None = None, *, store: Store | None = None, 
 
 def ood_data(cfg: CompareConfig) -> tuple[Dataset, Scorer]:
     """A seeded sample of the out-of-domain dataset (all of it when smaller), with its own default scorer."""
-    dataset = resolve_dataset(cfg.ood_dataset)
+    dataset = as_dataset(cfg.ood_dataset)
     sample = dataset.sample(min(cfg.ood_n, len(dataset)), cfg.seed)
     return sample, resolve_scorer("auto", dataset)
 

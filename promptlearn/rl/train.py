@@ -15,7 +15,7 @@ from typing import Any
 
 from promptlearn.data import Dataset, Scorer, Splits
 from promptlearn.errors import ConfigError, StoreError
-from promptlearn.evaluate import resolve_dataset, resolve_scorer
+from promptlearn.evaluate import as_dataset, resolve_scorer
 from promptlearn.rl.config import RLConfig, RLResult
 from promptlearn.rl.model_io import load_model, pick_device, require_rl, write_adapter_info
 from promptlearn.rl.reward import scorer_reward
@@ -29,10 +29,10 @@ RESUMABLE = {"max_steps", "save_steps", "keep_checkpoints", "name"}
 OnStep = Callable[[dict[str, float]], None]
 
 
-def load_data(config: RLConfig) -> tuple[Dataset, Splits, Scorer]:
+def load_rl_data(config: RLConfig) -> tuple[Dataset, Splits, Scorer]:
     """The same load and seeded split as a prompt-learning run with this dataset block and seed."""
     d = config.dataset
-    dataset = resolve_dataset(d.path, input=d.input, target=d.target, metadata=d.metadata or None, id=d.id,
+    dataset = as_dataset(d.path, input=d.input, target=d.target, metadata=d.metadata or None, id=d.id,
                               limit=d.limit)
     splits = dataset.split(config.seed, d.train, d.val, d.test)
     if not len(splits.train):
@@ -61,7 +61,7 @@ def steps_from(log_history: list[dict[str, Any]]) -> list[dict[str, float]]:
 def train(config: RLConfig, store: Store | None = None, *, on_step: OnStep | None = None) -> RLResult:
     """Train a LoRA adapter with GRPO; resumes from the last checkpoint in `config.output_dir` when there is one."""
     require_rl()
-    dataset, splits, scorer = load_data(config)
+    dataset, splits, scorer = load_rl_data(config)
     store = store or Store()
     out = config.out_path
     out.mkdir(parents=True, exist_ok=True)

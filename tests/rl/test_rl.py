@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from promptlearn.config import RunConfig
 from promptlearn.data import Example, make_scorer
 from promptlearn.errors import ConfigError
-from promptlearn.optimize.setup import load_data as optimize_load_data
+from promptlearn.optimize.setup import load_run_data
 from promptlearn.rl import RLConfig, parse_confidence, reward_for, scorer_reward
-from promptlearn.rl.train import load_data, steps_from, to_rows
+from promptlearn.rl.train import load_rl_data, steps_from, to_rows
 from promptlearn.store import Store
 from tests.conftest import SHARED_BBH, needs_smollm
 
@@ -93,8 +93,8 @@ def test_rl_config_is_frozen_and_validated() -> None:
 
 def test_the_train_split_is_the_one_prompt_learning_uses() -> None:
     data = {"path": "support_triage", "train": 6, "val": 5, "test": 5}
-    _, rl_splits, rl_scorer = load_data(RLConfig(dataset=data, seed=3))
-    _, pl_splits, pl_scorer = optimize_load_data(RunConfig(dataset=data, seed=3))
+    _, rl_splits, rl_scorer = load_rl_data(RLConfig(dataset=data, seed=3))
+    _, pl_splits, pl_scorer = load_run_data(RunConfig(dataset=data, seed=3))
     assert [e.id for e in rl_splits.train] == [e.id for e in pl_splits.train]
     assert [e.id for e in rl_splits.test] == [e.id for e in pl_splits.test]
     assert rl_scorer.name == pl_scorer.name

@@ -336,13 +336,13 @@ def test_split_column_errors_name_the_column_and_the_row(tmp_path: Path) -> None
 
 def test_run_config_keeps_the_clinc150_splits() -> None:
     from promptlearn.config import validate
-    from promptlearn.optimize.setup import load_data
+    from promptlearn.optimize.setup import load_run_data
 
     if not (REPO.parent / "shared" / "data" / "clinc150" / "banking.jsonl").is_file():
         pytest.skip("../shared/data/clinc150 is not beside the repository")
     config = validate({"dataset": {"path": "clinc150:banking", "split_column": "split", "train": 6, "val": 5,
                                    "test": 7}, "scorer": "exact"})
-    _dataset, splits, _scorer = load_data(config)
+    _dataset, splits, _scorer = load_run_data(config)
     assert (len(splits.train), len(splits.val), len(splits.test)) == (6, 5, 7)
     for name in ("train", "val", "test"):
         assert {e.metadata["split"] for e in getattr(splits, name)} == {name}

@@ -14,7 +14,7 @@ from typing import Any
 from sqlmodel import select
 
 from promptlearn import RunConfig, optimize, preset
-from promptlearn.optimize.setup import load_data
+from promptlearn.optimize.setup import load_run_data
 from promptlearn.store import Store
 from promptlearn.store.tables import LMCallRow
 from tests.fakes_task import GOOD_RULE, LABELS, add, world
@@ -47,7 +47,7 @@ def canary_dataset(path: Path, n: int = 60) -> tuple[RunConfig, set[str]]:
     the number of rows, so rewriting the inputs in place keeps every example in its split."""
     path.write_text("".join(json.dumps(r) + "\n" for r in rows(n)))
     cfg = run_config(path)
-    test_ids = {e.id for e in load_data(cfg)[1].test}
+    test_ids = {e.id for e in load_run_data(cfg)[1].test}
     path.write_text("".join(json.dumps(r) + "\n" for r in rows(n, test_ids)))
     return cfg, test_ids
 
