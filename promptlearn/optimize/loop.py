@@ -56,7 +56,7 @@ from promptlearn.quality.hacking import Auditor, screen_candidate
 from promptlearn.quality.summary import quality_fields
 from promptlearn.rollouts import RolloutResult, RolloutRunner
 from promptlearn.seeding import rng, stream_seed
-from promptlearn.stats import paired_bootstrap
+from promptlearn.stats import mean, paired_bootstrap
 
 
 class StopRun(Exception):
@@ -353,7 +353,7 @@ class Loop:
 
 
 def _mean(results: Sequence[RolloutResult]) -> float:
-    return sum(r.score for r in results) / len(results) if results else 0.0
+    return mean([r.score for r in results])
 
 
 __all__ = ["Loop", "EvalResult", "OnEvent"]
