@@ -199,8 +199,8 @@ PRESETS: dict[str, dict[str, Any]] = {
               "learn": {"batch_size": 6, "max_failures": 3}},
     "demo": {"budget": {"max_iterations": 4}, "dataset": {"train": 40, "val": 40, "test": 40},
              "learn": {"batch_size": 12, "max_failures": 4, "candidates": 1}},
-    # The fractions leave 15% of the data in no split: that reserve is where gate.extra_examples draws from
-    # (Setup.reserve), so splits covering everything would make the extra draw always come up empty.
+    # The fractions leave 15% of the data in no split: gate.extra_examples draws from those unsplit examples
+    # (Setup.unsplit_examples), so splits covering everything would make the extra draw always come up empty.
     "thorough": {"budget": {"max_iterations": 10, "patience": 4},
                  "dataset": {"train": 0.35, "val": 0.25, "test": 0.25},
                  "learn": {"batch_size": 12, "max_failures": 6, "candidates": 3}, "gate": {"extra_examples": 30}},

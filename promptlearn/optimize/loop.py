@@ -65,7 +65,7 @@ class StopRun(Exception):
 
 class Loop:
     def __init__(self, setup: Setup, events: Events | None = None):
-        self.s = setup
+        self.setup = setup
         self.cfg: RunConfig = setup.config
         self.store, self.run_id = setup.store, setup.run_id
         self.emit = events or Events()  # typed events to every subscriber (optimize/events.py)
@@ -92,9 +92,10 @@ class Loop:
 
     # ---- evaluation with budget accounting ------------------------------------------------------------------
     def _evaluate(self, playbook: Playbook, number: int, examples: Sequence[Example], split: str,
-                  reserve: int = 0, runner: RolloutRunner | None = None) -> list[RolloutResult]:
+                  held_for_test: int = 0, runner: RolloutRunner | None = None) -> list[RolloutResult]:
+        """`held_for_test`: rollouts the budget must still have left afterwards, for the final test evaluation."""
         limit = self.cfg.budget.max_rollouts
-        if limit is not None and self.rollouts_used + len(examples) + reserve > limit:
+        if limit is not None and self.rollouts_used + len(examples) + held_for_test > limit:
             raise StopRun(f"rollout budget {limit} reached")
 
         def on_result(result: RolloutResult) -> None:
@@ -126,9 +127,9 @@ class Loop:
     def run(self) -> OptimizeResult:
         seed_pb = Playbook(seed_prompt=self.cfg.system_prompt)
         self.store.commit_version(self.run_id, 0, seed_pb, status="seed")
-        test = len(self.s.splits.test)
-        seed_test = self._evaluate(seed_pb, 0, self.s.splits.test.examples, "test", reserve=test)
-        seed_val = self._evaluate(seed_pb, 0, self.s.splits.val.examples, "val", reserve=test)
+        test = len(self.setup.splits.test)
+        seed_test = self._evaluate(seed_pb, 0, self.setup.splits.test.examples, "test", held_for_test=test)
+        seed_val = self._evaluate(seed_pb, 0, self.setup.splits.val.examples, "val", held_for_test=test)
         self.val_scores[0] = [r.score for r in seed_val]
         current, current_no, current_val = seed_pb, 0, seed_val
         stop_reason, rejected_in_row, iteration = "iterations done", 0, 0
@@ -138,7 +139,7 @@ class Loop:
             for iteration in range(1, self.cfg.budget.max_iterations + 1):
                 self._check_soft_budgets()
                 self.emit(IterationStarted(iteration, current_no))
-                accepted = self._iterate(iteration, current, current_no, current_val, reserve=test)
+                accepted = self._iterate(iteration, current, current_no, current_val, held_for_test=test)
                 if accepted is None:
                     rejected_in_row += 1
                     if rejected_in_row >= self.cfg.budget.patience:
@@ -148,7 +149,7 @@ class Loop:
                 rejected_in_row, previous_val = 0, current_val
                 current, current_no, current_val = accepted
                 self._after_accept(current, current_no, previous_val, current_val)
-                self._ablate("accepted", current, current_no, current_val, reserve=test)
+                self._ablate("accepted", current, current_no, current_val, held_for_test=test)
         except (StopRun, BudgetExceeded) as exc:
             stop_reason = str(exc)
         try:
@@ -163,13 +164,13 @@ class Loop:
 
     def _final_test(self, playbook: Playbook, number: int) -> list[RolloutResult]:
         self.store.accept_version(self.run_id, number)
-        return self._evaluate(playbook, number, self.s.splits.test.examples, "test")
+        return self._evaluate(playbook, number, self.setup.splits.test.examples, "test")
 
     def _iterate(self, iteration: int, current: Playbook, current_no: int, current_val: list[RolloutResult],
-                 reserve: int) -> tuple[Playbook, int, list[RolloutResult]] | None:
+                 held_for_test: int) -> tuple[Playbook, int, list[RolloutResult]] | None:
         """propose -> screen -> validate -> accept, on one training batch."""
         batch = self._batch(iteration)
-        results = self._evaluate(current, current_no, batch, "train", reserve)
+        results = self._evaluate(current, current_no, batch, "train", held_for_test)
         self.tally.add(current_no, results)
         # Too-hard examples (never solved) are down-weighted: the rewriter learns from failures it can fix.
         failures = difficulty.select_failures(results, self.tally, self.cfg.quality, self.cfg.learn.max_failures,
@@ -178,11 +179,11 @@ class Loop:
             self.emit(Note(f"iteration {iteration}: no failures in the batch"))
             return None
         proposed = self.proposer.propose(iteration, current, current_no, results, failures)
-        ranked = self._screen_all(iteration, current, current_no, proposed, results, failures, reserve)
+        ranked = self._screen_all(iteration, current, current_no, proposed, results, failures, held_for_test)
         best: tuple[Playbook, int, list[RolloutResult], GateResult] | None = None
         top = self.cfg.learn.validate_top
         for item in ranked[:top]:
-            outcome = self._validate(item, current, current_no, current_val, reserve)
+            outcome = self._validate(item, current, current_no, current_val, held_for_test)
             if outcome and (best is None or outcome[3].diff > best[3].diff):
                 best = outcome
         chosen = ", ".join(f"v{item.number}" for item in ranked[:top])
@@ -198,18 +199,18 @@ class Loop:
         return citation_credit(playbook, results), number, val
 
     def _screen_all(self, iteration: int, current: Playbook, current_no: int, proposed: list[Proposed],
-                    results: list[RolloutResult], failures: list[RolloutResult], reserve: int) -> list[Proposed]:
+                    results: list[RolloutResult], failures: list[RolloutResult], held_for_test: int) -> list[Proposed]:
         """Screen each candidate on the batch (learn.screen); the two best that pass are merged and screened too.
         Returns the ones worth a validation pass, best first."""
         proposed = [p for p in proposed if not self._blocked(current, p)]
         if not self.cfg.learn.screen or self.cfg.gate.method == "none":  # ungated recipes take what they propose
             return proposed
         base = screening_set(results, failures, self.cfg.learn.screen_successes)
-        passed = [p for p in proposed if self._screen(p, base, reserve)]
+        passed = [p for p in proposed if self._screen(p, base, held_for_test)]
         passed.sort(key=lambda p: (-(p.screening.net if p.screening else 0), p.candidate.playbook.bullet_tokens()))
         if self.cfg.learn.merge and len(passed) >= 2:
             merged = self.proposer.merge(iteration, current, current_no, passed[0], passed[1])
-            if merged and not self._blocked(current, merged) and self._screen(merged, base, reserve):
+            if merged and not self._blocked(current, merged) and self._screen(merged, base, held_for_test):
                 passed.insert(0 if merged.screening and passed[0].screening and
                               merged.screening.net > passed[0].screening.net else 2, merged)
         return passed
@@ -223,9 +224,9 @@ class Loop:
             self.emit(Note(f"candidate v{item.number}: {blocked}"))
         return bool(blocked)
 
-    def _screen(self, item: Proposed, screen_on: list[RolloutResult], reserve: int) -> bool:
+    def _screen(self, item: Proposed, screen_on: list[RolloutResult], held_for_test: int) -> bool:
         base = [r for r in screen_on if r.example.id not in item.shown_ids]
-        cand = self._evaluate(item.candidate.playbook, item.number, [r.example for r in base], "train", reserve)
+        cand = self._evaluate(item.candidate.playbook, item.number, [r.example for r in base], "train", held_for_test)
         item.screening = compare(base, cand)
         self.emit(Screened(item.number, item.origin, item.screening.fixed, item.screening.broken))
         if item.screening.passed(self.cfg.learn.screen_min_net):
@@ -236,14 +237,15 @@ class Loop:
         return False
 
     def _validate(self, item: Proposed, current: Playbook, current_no: int, current_val: list[RolloutResult],
-                  reserve: int) -> tuple[Playbook, int, list[RolloutResult], GateResult] | None:
+                  held_for_test: int) -> tuple[Playbook, int, list[RolloutResult], GateResult] | None:
         candidate, number = item.candidate, item.number
-        val = self._evaluate(candidate.playbook, number, self.s.splits.val.examples, "val", reserve)
+        val = self._evaluate(candidate.playbook, number, self.setup.splits.val.examples, "val", held_for_test)
         self.val_scores[number] = [r.score for r in val]
         self.validated += 1
         gate = self._gate(current_val, val, number)
         if gate.close and self.cfg.gate.extra_examples:
-            gate = self._gate_with_more(current, current_no, candidate.playbook, number, current_val, val, reserve)
+            gate = self._gate_with_more(current, current_no, candidate.playbook, number, current_val, val,
+                                        held_for_test)
         if gate.accepted and self.cliffs and self.cfg.quality.ood_block:
             cliff = self.cliffs.block_reason(candidate.playbook, number)
             gate = reject(gate, cliff) if cliff else gate
@@ -255,14 +257,14 @@ class Loop:
         return gate_credit(candidate, gate.wins, gate.losses), number, val, gate
 
     def _gate_with_more(self, current: Playbook, current_no: int, playbook: Playbook, number: int,
-                        base: list[RolloutResult], cand: list[RolloutResult], reserve: int) -> GateResult:
+                        base: list[RolloutResult], cand: list[RolloutResult], held_for_test: int) -> GateResult:
         """A close call (positive, not yet significant): score both on fresh held-out examples, decide on all."""
-        pool = self.s.reserve()
+        pool = self.setup.unsplit_examples()
         extra = rng(self.cfg.seed, "extra_val", number).sample(pool, min(len(pool), self.cfg.gate.extra_examples))
         if not extra:
             return self._gate(base, cand, number)
-        more_base = self._evaluate(current, current_no, extra, "val_extra", reserve)
-        more_cand = self._evaluate(playbook, number, extra, "val_extra", reserve)
+        more_base = self._evaluate(current, current_no, extra, "val_extra", held_for_test)
+        more_cand = self._evaluate(playbook, number, extra, "val_extra", held_for_test)
         self.emit(Note(f"close call on v{number}: drew {len(extra)} more held-out examples"))
         return self._gate(base + more_base, cand + more_cand, number)
 
@@ -284,25 +286,26 @@ class Loop:
         return result
 
     def _batch(self, iteration: int) -> list[Example]:
-        train = list(self.s.splits.train.examples)
+        train = list(self.setup.splits.train.examples)
         if self.cfg.quality.curriculum:
             return difficulty.curriculum_batch(train, self.tally, iteration, self.cfg.budget.max_iterations,
                                                self.cfg.learn.batch_size, self.cfg.seed)
         return rng(self.cfg.seed, "batch", iteration).sample(train, min(self.cfg.learn.batch_size, len(train)))
 
-    def _ablate(self, when: str, playbook: Playbook, number: int, val: list[RolloutResult], reserve: int = 0) -> None:
+    def _ablate(self, when: str, playbook: Playbook, number: int, val: list[RolloutResult],
+                held_for_test: int = 0) -> None:
         """Per-bullet credit by ablation on val (quality/credit.py), when `quality.ablation` asks for it now.
         A budget running out skips or stops it with a note in the summary; the run goes on."""
         if self.cfg.quality.ablation != when:
             return
         try:
-            self.ablation.run(playbook, number, val, self.s.splits.val.examples, reserve)
+            self.ablation.run(playbook, number, val, self.setup.splits.val.examples, held_for_test)
         except (StopRun, BudgetExceeded) as exc:
             self.ablation.stopped(exc)
 
     def _learning(self) -> dict[str, Any]:
         """Difficulty per train example (stored as records) and the ablation log, for the run summary."""
-        hist = difficulty.record(self.store, self.run_id, self.s.splits.train.examples, self.cfg.quality.hard_after)
+        hist = difficulty.record(self.store, self.run_id, self.setup.splits.train.examples, self.cfg.quality.hard_after)
         return {"difficulty": hist, "ablation": self.ablation.summary()}
 
     def _finish(self, seed_pb: Playbook, final: Playbook, final_no: int, seed_test: list[RolloutResult],
@@ -316,7 +319,7 @@ class Loop:
             seed_test=summarize(seed_test, self.run_id), final_test=summarize(final_test, self.run_id),
             seed_val=_mean(seed_val), final_val=_mean(final_val), test_diff=diff, iterations=iterations,
             rollouts=self.rollouts_used, spend=self.meter.as_dict(), frontier=pareto_front(self.val_scores),
-            trust=trust_table(self.store.critiques(self.run_id)), faults=self.s.faults(),
+            trust=trust_table(self.store.critiques(self.run_id)), faults=self.setup.faults(),
             learning=self._learning(), **self._quality(final_no, seed_test, final_test, seed_val, final_val))
         self.store.finish_run(self.run_id, "completed", json.loads(result.summary_json()))
         self.emit(RunFinished(self.run_id))
@@ -327,14 +330,14 @@ class Loop:
         q = self.cfg.quality
         assert q.ood_path is not None
         # Charged to the rollout budget like any evaluation, keeping the final test affordable.
-        evaluate = functools.partial(self._evaluate, reserve=len(self.s.splits.test))
+        evaluate = functools.partial(self._evaluate, held_for_test=len(self.setup.splits.test))
         return CliffCheck(load_ood(q.ood_path, q.ood_n, self.cfg.seed), self.runner, evaluate, self.store,
                           self.run_id, self.emit.untyped, self.cfg.gate.confidence, self.cfg.seed)
 
     def _auditor(self) -> Auditor:
         q = self.cfg.quality
         assert q.audit_judge is not None
-        judge = ExplanatoryJudge(self.s.lm("audit"), q.audit_judge, self.cfg.learn.judge)
+        judge = ExplanatoryJudge(self.setup.lm("audit"), q.audit_judge, self.cfg.learn.judge)
         return Auditor(judge, self.judge, self.store, self.run_id, q.audit_sample, self.cfg.seed, self.emit.untyped)
 
     def _after_accept(self, playbook: Playbook, number: int, base_val: list[RolloutResult],

@@ -41,7 +41,7 @@ class Setup:
             layer = getattr(layer, "inner", None)
         return layer.stats.as_dict() if layer is not None else {}
 
-    def reserve(self) -> list[Example]:
+    def unsplit_examples(self) -> list[Example]:
         """Examples in no split: drawn for the gate when a decision is close, never shown to the rewriter."""
         used = {e.id for part in (self.splits.train, self.splits.val, self.splits.test) for e in part.examples}
         return [e for e in self.dataset.examples if e.id not in used]

@@ -83,8 +83,8 @@ class Ablation:
     log: list[dict[str, Any]] = field(default_factory=list)
 
     def run(self, playbook: Playbook, number: int, full: Sequence[RolloutResult], examples: Sequence[Example],
-            reserve: int = 0) -> None:
-        """Ablate every unit of version `number` (whose val rollouts are `full`, on `examples`), leaving `reserve`
+            held_for_test: int = 0) -> None:
+        """Ablate every unit of version `number` (whose val rollouts are `full`, on `examples`), leaving `held_for_test`
         rollouts of the budget untouched. A budget stop (StopRun, BudgetExceeded, or `check` for wall time and
         tokens) propagates to the caller, which notes it with `stopped`; what was measured before stays recorded."""
         todo = units(playbook, self.cfg.quality.ablation_unit)
@@ -96,9 +96,9 @@ class Ablation:
         if not todo:
             entry.update(status="empty", note=f"v{number} has no {entry['unit']} to ablate")
             return
-        if left is not None and cost + reserve > left:
+        if left is not None and cost + held_for_test > left:
             entry.update(status="skipped", note=f"ablation of v{number} skipped: it needs {cost} "
-                         f"rollouts, the budget has {max(left - reserve, 0)} left")
+                         f"rollouts, the budget has {max(left - held_for_test, 0)} left")
             return
         self.note(f"ablation of v{number}: val without each of {len(todo)} {entry['unit']}(s), {cost} rollouts")
         stored = {row.key for row in self.store.quality(self.run_id, kind="credit", version=number)}

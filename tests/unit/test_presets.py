@@ -40,10 +40,10 @@ def test_a_preset_asking_for_extra_gate_examples_leaves_a_reserve(name: str) -> 
 
 def test_the_thorough_preset_reserves_examples_for_the_gate(tmp_path: Path) -> None:
     setup = start(thorough(tmp_path), Store(str(tmp_path / "db.sqlite")))
-    reserve = setup.reserve()
-    assert len(reserve) == 15  # 100 - 35 - 25 - 25
+    unsplit = setup.unsplit_examples()
+    assert len(unsplit) == 15  # 100 - 35 - 25 - 25
     split_ids = {e.id for part in (setup.splits.train, setup.splits.val, setup.splits.test) for e in part}
-    assert not split_ids & {e.id for e in reserve}
+    assert not split_ids & {e.id for e in unsplit}
 
 
 def test_the_thorough_gate_draws_extra_examples_on_a_close_call(tmp_path: Path) -> None:
