@@ -48,7 +48,8 @@ def main() -> None:
     parser.add_argument("--run", action="append", help="run ids (default: every completed optimize run)")
     args = parser.parse_args()
     source = Store(args.db)
-    runs = args.run or [r.id for r in source.list_runs(limit=100_000) if r.kind == "optimize" and r.status == "completed"]
+    runs = args.run or [r.id for r in source.list_runs(limit=100_000)
+                        if r.kind == "optimize" and r.status == "completed"]
     replies = source.recorded_replies()
     failed = 0
     for run_id in runs:
