@@ -246,3 +246,12 @@ def load_config(path: str | Path) -> RunConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of fields (name, dataset, models, ...) at the top level")
     return validate(data, source=str(path))
+
+
+def load_run_config(run_file: Path | None, preset_name: str | None) -> RunConfig:
+    """The config of a run file, else of a preset by name (the CLI's `optimize RUN_FILE` / `--preset NAME`)."""
+    if run_file is not None:
+        return load_config(run_file)
+    if preset_name is None:
+        raise ConfigError("give a run file (see runs/) or --preset NAME (" + ", ".join(PRESETS) + ")")
+    return preset(preset_name)

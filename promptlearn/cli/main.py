@@ -115,7 +115,9 @@ def optimize_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Optimize a system prompt into a playbook; each candidate must pass the validation gate."""
-    from promptlearn.api import dry_run_estimate, load_run_config, optimize_with_progress
+    from promptlearn.config import load_run_config
+    from promptlearn.optimize import optimize
+    from promptlearn.optimize.setup import dry_run_estimate
 
     config = None if resume else load_run_config(run_file, preset_name)
     overrides = parse_sets(sets)
@@ -130,7 +132,7 @@ def optimize_cmd(
             console.print(line)
         return
     with EventProgress(err, quiet or as_json) as progress:
-        result = optimize_with_progress(config, resume=resume, db=db, subscriber=progress)
+        result = optimize(config, resume=resume, db=db, subscribers=[progress])
     if as_json:
         emit_json({"run_id": result.run_id, **result.summary()})
         return

@@ -12,7 +12,8 @@ from promptlearn.errors import ConfigError
 from promptlearn.evaluate import as_dataset, resolve_scorer
 from promptlearn.executor import executor_for
 from promptlearn.lm import LM, RetryingLM, build_lm
-from promptlearn.optimize.budget import Meter, MeteredLM
+from promptlearn.optimize.budget import Estimate, Meter, MeteredLM, estimate
+from promptlearn.playbook import token_count
 from promptlearn.rollouts import RolloutRunner
 from promptlearn.store import Store
 
@@ -67,6 +68,15 @@ def load_run_data(config: RunConfig) -> tuple[Dataset, Splits, Scorer]:
     if not len(splits.val) or not len(splits.test) or not len(splits.train):
         raise ConfigError(f"dataset {d.path}: train, val and test must each get at least one example")
     return dataset, splits, resolve_scorer(config.scorer, dataset)
+
+
+def dry_run_estimate(config: RunConfig) -> Estimate:
+    """Loads the data (so a broken dataset fails now) and bounds the calls, tokens and cost of the run."""
+    _dataset, splits, _scorer = load_run_data(config)
+    inputs = [e.input for e in splits.train.examples] or [""]
+    avg_input = sum(token_count(t) for t in inputs) // len(inputs)
+    prompt = token_count(config.system_prompt) + config.learn.playbook_max_tokens
+    return estimate(config, len(splits.val), len(splits.test), prompt, avg_input)
 
 
 def _save_splits(store: Store, run_id: str, dataset: Dataset, splits: Splits) -> None:

@@ -48,7 +48,7 @@ def test_parse_sets_keeps_text_for_the_config_and_reads_json_containers() -> Non
 @pytest.fixture
 def dry_run_config(monkeypatch: pytest.MonkeyPatch) -> list[RunConfig]:
     """The config `optimize --dry-run` would estimate, instead of loading its data."""
-    import promptlearn.api
+    from promptlearn.optimize import setup as run_setup
 
     seen: list[RunConfig] = []
 
@@ -56,7 +56,7 @@ def dry_run_config(monkeypatch: pytest.MonkeyPatch) -> list[RunConfig]:
         seen.append(config)
         return SimpleNamespace(lines=lambda: ["estimated"])
 
-    monkeypatch.setattr(promptlearn.api, "dry_run_estimate", fake_estimate)
+    monkeypatch.setattr(run_setup, "dry_run_estimate", fake_estimate)
     return seen
 
 
