@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from promptlearn import templates
+from promptlearn.config import LearnConfig
 from promptlearn.judging.judge import parse_json_object
 from promptlearn.lm.base import LM, LMRequest
 from promptlearn.playbook import DELTA_BATCH_JSON_SCHEMA, Delta, DeltaParseError, Playbook
@@ -50,9 +51,13 @@ class Proposal:
         return self.error is None
 
 
+_LEARN = LearnConfig.model_fields  # the run's defaults, for callers outside a run (tests, scripts)
+
+
 class Rewriter:
-    def __init__(self, lm: LM, model: str, template: str = "rewriter", max_deltas: int = 3,
-                 temperature: float = 0.7, max_tokens: int = 600, mode: str = "deltas"):
+    def __init__(self, lm: LM, model: str, template: str = _LEARN["rewriter_template"].default, max_deltas: int = 3,
+                 temperature: float = _LEARN["temperature"].default, max_tokens: int = 600,
+                 mode: str = _LEARN["mode"].default):
         self.lm, self.model, self.template = lm, model, template
         self.max_deltas, self.temperature, self.max_tokens, self.mode = max_deltas, temperature, max_tokens, mode
 
