@@ -21,13 +21,14 @@ FAILURE_MODES = ("wrong_format", "wrong_answer", "missing_knowledge", "reasoning
 EXPLAIN_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
+        "comparison": {"type": "string"},  # the two answers side by side first: a small judge then grades facts
         "critique": {"type": "string"},
         "failure_mode": {"type": "string", "enum": list(FAILURE_MODES)},
         "suggested_rule": {"type": "string"},
         "verdict": {"type": "string", "enum": ["pass", "fail"]},
         "confidence": {"type": "number"},
     },
-    "required": ["critique", "failure_mode", "suggested_rule", "verdict", "confidence"],
+    "required": ["comparison", "critique", "failure_mode", "suggested_rule", "verdict", "confidence"],
 }
 
 RUBRIC_SCHEMA: dict[str, Any] = {
