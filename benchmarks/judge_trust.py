@@ -38,12 +38,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="runs/out/learn.db")
     parser.add_argument("--per-verdict", type=int, default=10, help="passing and failing rollouts per task")
+    parser.add_argument("--tasks", default="", help="comma-separated learn task names (default: all)")
     args = parser.parse_args()
     store = Store(args.db)
-    run_id = store.create_run("bench", "judge-trust", {"per_verdict": args.per_verdict})
+    run_id = store.create_run("bench", "judge-trust", {"per_verdict": args.per_verdict, "tasks": args.tasks})
     judge = ExplanatoryJudge(build_lm(store, run_id), LEARN_MODELS.judge)
     rows, pooled = [], {"n": 0, "agree": 0, "unparseable": 0, "pass": 0, "fail": 0}
-    for task in learn_tasks():
+    wanted = {name for name in args.tasks.split(",") if name}
+    for task in [t for t in learn_tasks() if not wanted or t.name in wanted]:
         stored = seed_rollouts(store, task.name)
         rng = random.Random(0)
         chosen = [x for want in (True, False)
