@@ -102,7 +102,8 @@ class RolloutRunner:
         # The instruction is added here, at rollout time, so the playbook and its exports never carry it.
         inline = self.confidence and self.confidence_mode == "inline"
         prompt = f"{system_prompt}\n\n{CONFIDENCE_INSTRUCTION}" if inline else system_prompt
-        request = LMRequest.chat(self.model, task_messages(prompt, example), max_tokens=self.max_tokens)
+        request = LMRequest.chat(self.model, task_messages(prompt, example), max_tokens=self.max_tokens,
+                                 tools=example.tools)
         reply = self.lm.complete(request)
         # The confidence line is removed before scoring: asking for it never changes what counts as correct.
         if inline:

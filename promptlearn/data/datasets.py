@@ -18,8 +18,11 @@ from typing import Any
 from promptlearn.data.paths import list_bundled_datasets, locate_dataset
 from promptlearn.errors import ConfigError, DatasetError
 from promptlearn.seeding import part_rng, rng
+from promptlearn.toolcalls import Tools, normalize_tools
 
 __all__ = ["Dataset", "Example", "Splits", "list_bundled_datasets", "load_dataset"]
+
+TOOLS_COLUMN = "tools"  # a metadata column by this name holds each example's tools (a list of tool schemas)
 
 
 @dataclass(frozen=True, eq=True)
@@ -34,6 +37,13 @@ class Example:
     def __hash__(self) -> int:
         # The generated hash would fail on the metadata dict; equal examples share these three fields anyway.
         return hash((self.id, self.input, self.target))
+
+    @property
+    def tools(self) -> Tools | None:
+        """The tools the task model may call on this example (OpenAI tool schema): the metadata column `tools`
+        (checked when the dataset is loaded); None when the example has none."""
+        value = self.metadata.get(TOOLS_COLUMN)
+        return None if value is None else normalize_tools(value)
 
 
 @dataclass(frozen=True)
@@ -182,6 +192,11 @@ class _Mapping:
 
         example_id = cell(self.id, "id") if self.id else f"{dataset_name}:{line_no}"
         meta = {column: row[column] for column in self.metadata if _has_column(row, column, "metadata", path, line_no)}
+        if TOOLS_COLUMN in meta:
+            try:
+                meta[TOOLS_COLUMN] = [dict(tool) for tool in normalize_tools(meta[TOOLS_COLUMN])]
+            except ValueError as exc:
+                raise DatasetError(f"{path} line {line_no}: column '{TOOLS_COLUMN}': {exc}") from None
         text, target = cell(self.input, "input"), cell(self.target, "target")
         return Example(id=example_id, input=text, target=target, metadata=meta)
 

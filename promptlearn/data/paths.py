@@ -61,8 +61,12 @@ SUITES = ("bbh", "clinc150")
 
 def _resolve_suite_task(name: str) -> Path:
     suite, _, task = name.partition(":")
+    if suite == "bfcl" and task:  # BFCL's categories, from bfcl-eval's own data (promptlearn.data.bfcl)
+        from promptlearn.data import bfcl
+
+        return bfcl.dataset_file(task)
     if suite not in SUITES or not task:
-        known = " or ".join(f"'{s}:<task>'" for s in SUITES)
+        known = " or ".join(f"'{s}:<task>'" for s in (*SUITES, "bfcl"))
         raise DatasetError(f"unknown dataset '{name}': only {known} names are known; or pass a .jsonl/.csv path")
     root = shared_data_dir()
     if root is None:

@@ -93,12 +93,16 @@ class ExplanatoryJudge:
         self.lm, self.model, self.template, self.max_tokens = lm, model, template, max_tokens
         self.name = f"{template}@{model}"
 
-    def prompt(self, system_prompt: str, example: Example, output: str) -> str:
+    def prompt(self, system_prompt: str, example: Example, output: str, check: str = "") -> str:
+        """`check`: what a code scorer found (a tool call's wrong argument, say), shown to the judge as fact."""
+        tools = example.tools
         return templates.render(self.template, system_prompt=system_prompt, input=example.input, output=output,
-                                target=example.target, failure_modes=FAILURE_MODES)
+                                target=example.target, failure_modes=FAILURE_MODES, check=check,
+                                tools=json.dumps(list(tools), ensure_ascii=False) if tools is not None else "")
 
-    def judge(self, system_prompt: str, example: Example, output: str) -> Verdict:
-        request = LMRequest.chat(self.model, [{"role": "user", "content": self.prompt(system_prompt, example, output)}],
+    def judge(self, system_prompt: str, example: Example, output: str, check: str = "") -> Verdict:
+        text = self.prompt(system_prompt, example, output, check)
+        request = LMRequest.chat(self.model, [{"role": "user", "content": text}],
                                  max_tokens=self.max_tokens, json_schema=EXPLAIN_SCHEMA)
         reply = self.lm.complete(request)
         if reply.error:

@@ -16,7 +16,7 @@ Message = dict[str, str]
 
 @dataclass(frozen=True)
 class LMRequest:
-    """One chat request. Its `key` identifies it for the cache: same model, messages, params and seed."""
+    """One chat request. Its `key` identifies it for the cache: same model, messages, params, seed and tools."""
 
     model: str
     messages: tuple[tuple[str, str], ...]
@@ -25,12 +25,17 @@ class LMRequest:
     seed: int = 0
     json_schema: dict[str, Any] | None = None
     stop: tuple[str, ...] = ()
+    # OpenAI tool schemas the model may call (promptlearn.toolcalls); None: a plain chat request. The model is
+    # never forced to call one: "no call" stays a possible answer.
+    tools: tuple[dict[str, Any], ...] | None = None
 
     @classmethod
     def chat(cls, model: str, messages: list[Message], **params: Any) -> LMRequest:
         pairs = tuple((m["role"], m["content"]) for m in messages)
         if "stop" in params and params["stop"] is not None:
             params["stop"] = tuple(params["stop"])
+        if params.get("tools") is not None:
+            params["tools"] = tuple(params["tools"])
         return cls(model=model, messages=pairs, **params)
 
     def message_dicts(self) -> list[Message]:
@@ -40,7 +45,7 @@ class LMRequest:
         return replace(self, model=model)
 
     def canonical(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "model": self.model,
             "messages": [list(m) for m in self.messages],
             "temperature": self.temperature,
@@ -49,6 +54,9 @@ class LMRequest:
             "json_schema": self.json_schema,
             "stop": list(self.stop),
         }
+        if self.tools is not None:  # only then: a request without tools keeps the key it always had
+            out["tools"] = list(self.tools)
+        return out
 
     @property
     def key(self) -> str:

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 
 from promptlearn.errors import UnseenRequest
 from promptlearn.lm.base import LM, Completion, LMRequest, Usage
+from promptlearn.toolcalls import ToolReply
 
-Responder = Callable[[LMRequest], str]
+Responder = Callable[[LMRequest], str | ToolReply]
 
 
 def _approx_tokens(text: str) -> int:
@@ -19,11 +20,12 @@ def _approx_tokens(text: str) -> int:
 
 class FakeLM:
     """Scripted replies: a function of the request, a list consumed in order, or a mapping from a substring of
-    the last user message to a reply. Records every request it saw in `calls`."""
+    the last user message to a reply. Records every request it saw in `calls`. A reply may be a `ToolReply`
+    (tool calls): it is written as a model's reply to a request with tools is (promptlearn.toolcalls)."""
 
     def __init__(
         self,
-        script: Responder | Iterable[str] | Mapping[str, str],
+        script: Responder | Iterable[str | ToolReply] | Mapping[str, str | ToolReply],
         default: str | None = None,
         cost_per_call: float = 0.0,
     ):
@@ -47,13 +49,13 @@ class FakeLM:
         self.__dict__.update(state)
         self._lock = threading.Lock()
 
-    def _fallback(self) -> str:
+    def _fallback(self) -> str | ToolReply:
         if self._default is None:
             raise AssertionError("FakeLM ran out of scripted replies")
         return self._default
 
-    def _by_substring(self, table: dict[str, str]) -> Responder:
-        def respond(request: LMRequest) -> str:
+    def _by_substring(self, table: dict[str, str | ToolReply]) -> Responder:
+        def respond(request: LMRequest) -> str | ToolReply:
             text = "\n".join(content for _role, content in request.messages)
             for needle, reply in table.items():
                 if needle in text:
@@ -65,7 +67,8 @@ class FakeLM:
     def complete(self, request: LMRequest) -> Completion:
         with self._lock:
             self.calls.append(request)
-            text = self._respond(request)
+            reply = self._respond(request)
+        text = reply.as_text() if isinstance(reply, ToolReply) else reply
         prompt = sum(_approx_tokens(c) for _r, c in request.messages)
         return Completion(text=text, usage=Usage(prompt, _approx_tokens(text)), latency_s=0.0, cost_usd=self._cost)
 

@@ -9,6 +9,7 @@ compare prompt learning with weight updates without the backend being a hidden v
 - `#tag` is ignored when loading. Callers put a hash of the adapter's weights there, because the store caches
   replies by model string: a retrained adapter at the same path must not get the old adapter's answers.
 - `json_schema` is not enforced (there is no grammar); use this backend for task models, not judges.
+- `tools` go to the chat template; the reply's `<tool_call>` blocks become the calls (promptlearn.toolcalls).
 - `HFLM.prefetch(requests)` answers many requests in padded batches ahead of time and keeps the replies until
   `complete` asks for them: batching is several times faster on a CPU than one request at a time.
 - One model is held in memory at a time (the last one used), so evaluate arms grouped by model.
@@ -29,6 +30,7 @@ from typing import Any
 
 from promptlearn.errors import ModelError
 from promptlearn.lm.base import Completion, LMRequest, Usage
+from promptlearn.toolcalls import from_tagged_text
 
 PREFIX = "hf/"
 LORA = "+lora:"
@@ -120,7 +122,8 @@ class _Engine:
 
         start = time.perf_counter()
         first = requests[0]
-        texts = [self.tokenizer.apply_chat_template(r.message_dicts(), add_generation_prompt=True, tokenize=False)
+        texts = [self.tokenizer.apply_chat_template(r.message_dicts(), add_generation_prompt=True, tokenize=False,
+                                                    **({"tools": list(r.tools)} if r.tools is not None else {}))
                  for r in requests]
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         sample = first.temperature > 0
@@ -138,6 +141,8 @@ class _Engine:
         for i, request in enumerate(requests):
             tokens = [t for t in new[i].tolist() if t != self.tokenizer.pad_token_id]
             text = _cut(str(self.tokenizer.decode(tokens, skip_special_tokens=True)), request.stop)
+            if request.tools is not None:  # the chat template's <tool_call> blocks, as promptlearn.toolcalls writes
+                text = from_tagged_text(text).as_text()
             prompt_tokens = int(enc["attention_mask"][i].sum())
             replies.append(Completion(text=text, usage=Usage(prompt_tokens, len(tokens)), latency_s=elapsed))
         return replies

@@ -13,6 +13,7 @@ from typing import Any
 from promptlearn.errors import ModelError
 from promptlearn.lm.base import Completion, LMRequest, Usage
 from promptlearn.lm.retry import is_transient
+from promptlearn.toolcalls import from_openai
 
 _registered = False
 
@@ -33,8 +34,8 @@ class LiteLLMLM:
     def __init__(self, api_base: str | None = None, timeout: float = 120.0):
         self.api_base, self.timeout = api_base, timeout
 
-    def complete(self, request: LMRequest) -> Completion:
-        litellm = import_litellm()
+    def request_kwargs(self, request: LMRequest) -> dict[str, Any]:
+        """litellm.completion's arguments for `request`."""
         kwargs: dict[str, Any] = {
             "model": request.model,
             "messages": request.message_dicts(),
@@ -52,11 +53,18 @@ class LiteLLMLM:
                 # A self-hosted server (llama.cpp, vLLM) usually checks no key, but the OpenAI client refuses to
                 # send without one. One that does check answers 401, reported as a missing key below.
                 kwargs["api_key"] = "no-key"
+        if request.tools is not None:
+            kwargs["tools"] = list(request.tools)  # tool_choice stays the provider's "auto": no call is an answer
         if request.json_schema is not None:
             kwargs["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": "reply", "schema": request.json_schema, "strict": False},
             }
+        return kwargs
+
+    def complete(self, request: LMRequest) -> Completion:
+        litellm = import_litellm()
+        kwargs = self.request_kwargs(request)
         start = time.perf_counter()
         try:
             response = litellm.completion(**kwargs)
@@ -69,17 +77,21 @@ class LiteLLMLM:
                 raise ModelError(f"{request.model}: {type(exc).__name__}; check the model name and its API key "
                                  "environment variable") from None
             return Completion(text="", latency_s=time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}")
-        return _to_completion(litellm, response, time.perf_counter() - start)
+        return _to_completion(litellm, response, time.perf_counter() - start, request.tools is not None)
 
 
-def _to_completion(litellm: Any, response: Any, latency: float) -> Completion:
+def _to_completion(litellm: Any, response: Any, latency: float, with_tools: bool) -> Completion:
     usage = getattr(response, "usage", None)
     try:
         cost = float(litellm.completion_cost(completion_response=response))
     except Exception:  # unknown price for this model: record 0 rather than fail the call
         cost = 0.0
+    message = response.choices[0].message
+    text = message.content or ""
+    if with_tools:  # the calls it made, as promptlearn.toolcalls writes them
+        text = from_openai(message.content, getattr(message, "tool_calls", None)).as_text()
     return Completion(
-        text=response.choices[0].message.content or "",
+        text=text,
         usage=Usage(getattr(usage, "prompt_tokens", 0) or 0, getattr(usage, "completion_tokens", 0) or 0),
         latency_s=latency,
         cost_usd=cost,

@@ -15,6 +15,7 @@ from typing import Any
 from promptlearn.errors import ModelError
 from promptlearn.lm import models
 from promptlearn.lm.base import Completion, LMRequest, Usage
+from promptlearn.toolcalls import ToolReply, from_openai, from_tagged_text
 
 PREFIX = "local/"
 _engines: dict[str, tuple[Any, threading.Lock]] = {}
@@ -71,6 +72,10 @@ def raw_chat(name: str, request: LMRequest) -> dict[str, Any]:
     }
     if request.stop:
         kwargs["stop"] = list(request.stop)
+    if request.tools is not None:
+        # The model's own chat template renders the tools (Qwen2.5: a <tools> block in the system turn) and the
+        # model answers with <tool_call> blocks or plain text: no grammar forces a call, so "no call" stays open.
+        kwargs["tools"] = list(request.tools)
     if request.json_schema is not None:
         # llama.cpp compiles the schema to a grammar: the reply is valid JSON of that shape by construction.
         kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
@@ -94,8 +99,20 @@ class LocalLM:
         except Exception as exc:  # llama.cpp errors (context overflow, ...) affect this request only
             return Completion(text="", latency_s=time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}")
         usage = response.get("usage") or {}
+        message = response["choices"][0]["message"]
+        text = message.get("content") or ""
+        if request.tools is not None:
+            text = tool_reply(text, message.get("tool_calls")).as_text()
         return Completion(
-            text=response["choices"][0]["message"].get("content") or "",
+            text=text,
             usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
             latency_s=time.perf_counter() - start,
         )
+
+
+def tool_reply(content: str, parsed_calls: Any) -> ToolReply:
+    """The calls of a reply to a request with tools: those llama-cpp-python parsed (a function-calling chat
+    format), else the <tool_call> blocks the model wrote in its text."""
+    if parsed_calls:
+        return from_openai(content, parsed_calls)
+    return from_tagged_text(content)

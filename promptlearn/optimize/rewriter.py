@@ -36,6 +36,7 @@ class Evidence:
     suggested_rule: str = ""
     contrast_input: str = ""  # a training example whose correct answer is the one the model wrongly gave
     contrast_target: str = ""
+    check: str = ""  # what a code scorer found (a tool call's checker error); "" for plain answers
 
 
 @dataclass(frozen=True)

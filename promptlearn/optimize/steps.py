@@ -35,13 +35,16 @@ def critique(judge: ExplanatoryJudge, store: Store, run_id: str, system_prompt: 
             on_each()
         assert result.rollout_id is not None
         stored = store.get_critique(result.rollout_id, judge.name)
+        # A tool call's checker error (wrong function, missing argument, wrong type or value) is shown to the
+        # judge and the rewriter; plain answers keep the prompts they always had.
+        check = result.reason if result.example.tools is not None else ""
         if stored is None:
-            verdict = judge.judge(system_prompt, result.example, result.output)
+            verdict = judge.judge(system_prompt, result.example, result.output, check)
             flagged = looks_like_injection(result.example.input, result.output)
             stored = store.record_critique(run_id, result.rollout_id, judge.name, verdict, correct=result.correct,
                                            flags="injection" if flagged else "")
         evidence.append(Evidence(evidence_id(result.rollout_id), result.example.input, result.output,
-                                 result.example.target, stored.critique, stored.suggested_rule))
+                                 result.example.target, stored.critique, stored.suggested_rule, check=check))
     return evidence
 
 

@@ -14,9 +14,11 @@ from promptlearn.data.scorers.choice import MultipleChoice, choice_target
 from promptlearn.data.scorers.json_schema import JsonSchema
 from promptlearn.data.scorers.numeric import NumericTolerance, parse_number
 from promptlearn.data.scorers.text import ExactLabel, ExactMatch, PythonFunction, RegexMatch
+from promptlearn.data.scorers.tool_calls import BfclCalls
 from promptlearn.errors import ConfigError
 
-SCORER_NAMES = ("exact", "choice", "numeric", "regex:<pattern>", "label:A,B,C", "json", "python:module.path:function")
+SCORER_NAMES = ("exact", "choice", "numeric", "regex:<pattern>", "label:A,B,C", "json", "bfcl",
+                "python:module.path:function")
 
 _FACTORIES: dict[str, Callable[..., Scorer]] = {
     "exact": ExactMatch,
@@ -25,6 +27,7 @@ _FACTORIES: dict[str, Callable[..., Scorer]] = {
     "regex": RegexMatch,
     "label": ExactLabel,
     "json": JsonSchema,
+    "bfcl": BfclCalls,
 }
 
 
