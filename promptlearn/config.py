@@ -95,6 +95,12 @@ class GateConfig(Frozen):
                               "the val targets' beyond sampling noise (a gain from leaning on one label)")
     alpha_spending: bool = Field(True, description="test the k-th validated candidate at alpha/2^k, so "
                                  "trying many candidates on one val set does not inflate false acceptances")
+    noninferiority_margin: float | None = Field(
+        None, ge=0, lt=1, description="a removal, an expiry or a cheaper playbook (none of which can show a gain) "
+        "is accepted when its val loss stays within this margin at `confidence` (one-sided); None: such "
+        "candidates need a gain like any other")
+    review: bool = Field(False, description="a candidate that passes the gate waits as `pending` for a person "
+                         "(promptlearn review RUN, or promptlearn serve); the run stops there until a decision")
 
 
 class LearnConfig(Frozen):
@@ -116,6 +122,9 @@ class LearnConfig(Frozen):
     screen_min_net: int = Field(1, ge=0, description="fixed minus broken a candidate needs on the screening set")
     merge: bool = Field(True, description="also screen the union of the two best screened candidates")
     validate_top: int = Field(1, ge=1, le=8, description="screened candidates validated per iteration, best first")
+    expire_after: int | None = Field(None, ge=1, description="a bullet neither cited nor credited for this many "
+                                     "iterations, or whose ablation credit is negative, is proposed for removal "
+                                     "(through the non-inferiority gate, and review if on); None: bullets never expire")
 
 
 class QualityConfig(Frozen):
@@ -146,6 +155,28 @@ class QualityConfig(Frozen):
     ablation_unit: Literal["bullet", "section"] = "bullet"
 
 
+Objective = Literal["accuracy", "prompt_tokens", "cost_usd"]  # what a decision may weigh (latency never: see below)
+
+
+class ObjectiveConfig(Frozen):
+    """More than one objective (see docs/guide.md, "Objectives"). Accuracy, mean prompt tokens, cost and latency per
+    rollout are measured for every validated version; latency is reported only, since a resumed run must repeat
+    every decision and latency does not repeat."""
+
+    weights: dict[Objective, float] = Field(
+        default_factory=dict, description="rank the candidates that passed the gate by the weighted sum of their "
+        "val objectives (accuracy counts up, tokens and cost down), e.g. {accuracy: 1, prompt_tokens: 0.0005}; "
+        "empty: by accuracy gain")
+    max_prompt_tokens: PositiveInt | None = Field(None, description="the gate rejects a candidate whose mean "
+                                                  "prompt tokens per val rollout exceed this")
+    max_cost_usd: PositiveFloat | None = Field(None, description="the gate rejects a candidate whose mean cost "
+                                               "per val rollout (litellm prices) exceeds this")
+
+    @property
+    def active(self) -> bool:
+        return bool(self.weights) or self.max_prompt_tokens is not None or self.max_cost_usd is not None
+
+
 class RunConfig(Frozen):
     name: str = "run"
     system_prompt: str = "You are a helpful assistant."
@@ -156,6 +187,7 @@ class RunConfig(Frozen):
     gate: GateConfig = GateConfig()
     learn: LearnConfig = LearnConfig()
     quality: QualityConfig = QualityConfig()
+    objective: ObjectiveConfig = ObjectiveConfig()
     seed: int = 0
 
     @model_validator(mode="after")
@@ -170,6 +202,9 @@ class RunConfig(Frozen):
             raise ValueError("quality.calibration_gate needs quality.confidence: true (no confidence, no Brier score)")
         if quality.ood_block and not quality.ood_path:
             raise ValueError("quality.ood_block needs quality.ood_path (an out-of-domain check set)")
+        if self.learn.expire_after is not None and self.gate.noninferiority_margin is None:
+            raise ValueError("learn.expire_after needs gate.noninferiority_margin: a removal cannot show a gain, so "
+                             "the gate accepts it when it is not worse by more than the margin")
         return self
 
     def with_overrides(self, source: str = "overrides", /, **dotted: Any) -> RunConfig:

@@ -154,6 +154,15 @@ class OodCliff(Event):
 
 
 @dataclass(frozen=True)
+class ReviewWaiting(Event):
+    """A candidate passed the gate and waits for a person (gate.review): the run stops here."""
+
+    kind: ClassVar[str] = "review"
+    version: int
+    run_id: str
+
+
+@dataclass(frozen=True)
 class Note(Event):
     kind: ClassVar[str] = "note"
     text: str
@@ -167,7 +176,8 @@ class RunFinished(Event):
 
 KINDS: dict[str, type[Event]] = {cls.kind: cls for cls in (
     IterationStarted, EvalStarted, RolloutScored, EvalFinished, StepStarted, StepAdvanced, StepFinished,
-    CritiquesReady, ProposalFailed, Screened, GateDecided, Accepted, Flagged, OodScored, OodCliff, Note, RunFinished)}
+    CritiquesReady, ProposalFailed, Screened, GateDecided, Accepted, Flagged, OodScored, OodCliff, ReviewWaiting,
+    Note, RunFinished)}
 
 
 class Subscriber(Protocol):
@@ -207,6 +217,7 @@ class Events:
 
 __all__ = [
     "KINDS", "Accepted", "CritiquesReady", "EvalFinished", "EvalStarted", "Event", "Events", "Flagged", "GateDecided",
-    "IterationStarted", "Note", "OnEvent", "OodCliff", "OodScored", "ProposalFailed", "RolloutScored", "RunFinished",
+    "IterationStarted", "Note", "OnEvent", "OodCliff", "OodScored", "ProposalFailed", "ReviewWaiting",
+    "RolloutScored", "RunFinished",
     "Screened", "StepAdvanced", "StepFinished", "StepStarted", "Subscriber", "from_legacy", "legacy",
 ]

@@ -95,6 +95,30 @@ def decide(baseline: Sequence[float], candidate: Sequence[float], *, method: str
     return result(False, p_value, reason, close)
 
 
+def non_inferior(baseline: Sequence[float], candidate: Sequence[float], *, method: str, confidence: float,
+                 margin: float, seed: int) -> GateResult:
+    """Not worse, for less: a removal, an expiry or a cheaper playbook cannot show a gain, so it is accepted when
+    its loss is within `margin`. H0: mean(candidate - baseline) <= -margin; rejected (the candidate accepted) when
+    the one-sided lower bound at `confidence` of the paired difference is above -margin. The p-value is the share
+    of bootstrap means at or below -margin."""
+    paired = paired_bootstrap(baseline, candidate, confidence=two_sided(confidence), seed=seed)
+    # The same resamples (same seed) with the margin added: its p-value is the share of means at or below -margin.
+    p_value = paired_bootstrap(baseline, [c + margin for c in candidate], confidence=two_sided(confidence),
+                               seed=seed).p_value
+
+    def result(accepted: bool, reason: str) -> GateResult:
+        return GateResult(accepted, paired.diff, paired.low, paired.high, p_value, paired.n, paired.wins,
+                          paired.losses, reason)
+
+    if method == "none":
+        return result(True, "ungated: accepted without a test")
+    if paired.n and paired.low > -margin and p_value <= 1 - confidence:
+        return result(True, f"not worse: change {paired.diff:+.3f}, lower bound {paired.low:+.3f} > -{margin} "
+                            f"(non-inferiority, p={p_value:.3f})")
+    return result(False, f"may be worse: change {paired.diff:+.3f}, lower bound {paired.low:+.3f} <= -{margin} "
+                         f"(non-inferiority, p={p_value:.3f}, {paired.wins} wins / {paired.losses} losses)")
+
+
 def total_variation(answers: Sequence[str | None], targets: Sequence[str]) -> float:
     """Half the L1 distance between the answer distribution and the target distribution (unparsed answers are a
     label of their own): 0 when the answers are spread like the targets, 1 when they share no label."""

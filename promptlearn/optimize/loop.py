@@ -28,10 +28,12 @@ from promptlearn.optimize.events import (
     IterationStarted,
     Note,
     OnEvent,
+    ReviewWaiting,
     RolloutScored,
     RunFinished,
     Screened,
 )
+from promptlearn.optimize.expiry import lighter
 from promptlearn.optimize.frontier import pareto_front
 from promptlearn.optimize.gate import (
     GateResult,
@@ -39,9 +41,12 @@ from promptlearn.optimize.gate import (
     decide,
     label_collapse,
     label_drift,
+    non_inferior,
     reject,
     spent_confidence,
 )
+from promptlearn.optimize.objectives import Objectives, limit_reason, objective_front, weighted
+from promptlearn.optimize.oversight import Oversight, ReviewPending, Validated
 from promptlearn.optimize.propose import Proposed, Proposer
 from promptlearn.optimize.result import OptimizeResult
 from promptlearn.optimize.rewriter import Rewriter
@@ -81,6 +86,7 @@ class Loop:
         self.scored: set[tuple[int, str]] = set()  # (version, example id) pairs already scored in this run
         self.next_number = 1
         self.val_scores: dict[int, list[float]] = {}
+        self.objectives: dict[int, Objectives] = {}
         self.started = time.monotonic()
         self.cliffs = self._cliff_check() if self.cfg.quality.ood_path else None
         self.auditor = self._auditor() if self.cfg.quality.audit_judge else None
@@ -89,6 +95,8 @@ class Loop:
         self.ablation = Ablation(self.store, self.run_id, self.cfg, self._evaluate,
                                  lambda: None if limit is None else limit - self.rollouts_used,
                                  lambda text: self.emit(Note(text)), self._check_soft_budgets)
+        self.oversight = Oversight(self.cfg, self.store, self.run_id, self.emit, self._next_number, self._validate,
+                                   lambda: self.ablation.measured)
 
     # ---- evaluation with budget accounting ------------------------------------------------------------------
     def _evaluate(self, playbook: Playbook, number: int, examples: Sequence[Example], split: str,
@@ -131,6 +139,7 @@ class Loop:
         seed_test = self._evaluate(seed_pb, 0, self.setup.splits.test.examples, "test", held_for_test=test)
         seed_val = self._evaluate(seed_pb, 0, self.setup.splits.val.examples, "val", held_for_test=test)
         self.val_scores[0] = [r.score for r in seed_val]
+        self._measure(0, seed_val)
         current, current_no, current_val = seed_pb, 0, seed_val
         stop_reason, rejected_in_row, iteration = "iterations done", 0, 0
         try:
@@ -139,6 +148,9 @@ class Loop:
             for iteration in range(1, self.cfg.budget.max_iterations + 1):
                 self._check_soft_budgets()
                 self.emit(IterationStarted(iteration, current_no))
+                retired = self.oversight.expire(iteration, current, current_no, current_val, test)
+                if retired is not None:
+                    current, current_no, current_val = retired
                 accepted = self._iterate(iteration, current, current_no, current_val, held_for_test=test)
                 if accepted is None:
                     rejected_in_row += 1
@@ -152,6 +164,10 @@ class Loop:
                 self._ablate("accepted", current, current_no, current_val, held_for_test=test)
         except (StopRun, BudgetExceeded) as exc:
             stop_reason = str(exc)
+        except ReviewPending as exc:  # no final test yet: the run goes on after the decision (optimize --resume)
+            self.emit(ReviewWaiting(exc.version, self.run_id))
+            return self._finish(seed_pb, current, current_no, seed_test, [], seed_val, current_val, iteration,
+                                str(exc), status="review")
         try:
             final_test = seed_test if current_no == 0 else self._final_test(current, current_no)
         except (StopRun, BudgetExceeded) as exc:
@@ -172,6 +188,7 @@ class Loop:
         batch = self._batch(iteration)
         results = self._evaluate(current, current_no, batch, "train", held_for_test)
         self.tally.add(current_no, results)
+        self.oversight.observe(iteration, current, results)
         # Too-hard examples (never solved) are down-weighted: the rewriter learns from failures it can fix.
         failures = difficulty.select_failures(results, self.tally, self.cfg.quality, self.cfg.learn.max_failures,
                                               stream_seed(self.cfg.seed, "failures", iteration))
@@ -180,23 +197,33 @@ class Loop:
             return None
         proposed = self.proposer.propose(iteration, current, current_no, results, failures)
         ranked = self._screen_all(iteration, current, current_no, proposed, results, failures, held_for_test)
-        best: tuple[Playbook, int, list[RolloutResult], GateResult] | None = None
+        best: Validated | None = None
         top = self.cfg.learn.validate_top
         for item in ranked[:top]:
             outcome = self._validate(item, current, current_no, current_val, held_for_test)
-            if outcome and (best is None or outcome[3].diff > best[3].diff):
+            if outcome and (best is None or self._rank(outcome) > self._rank(best)):
                 best = outcome
         chosen = ", ".join(f"v{item.number}" for item in ranked[:top])
         for item in ranked[top:]:  # passed screening but ranked below: recorded as such, never left "candidate"
             screening = item.screening.describe() if item.screening else "screening"
             self.store.record_rejection(self.run_id, item.number,
                                         f"passed {screening}; not validated ({chosen} ranked higher)")
-        if best is None:
+        settled = self.oversight.settle(best, iteration, current, current_no, current_val, held_for_test) \
+            if best else None
+        if settled is None:
             return None
-        playbook, number, val, _gate = best
+        playbook, number, val, _gate = settled
         self.store.accept_version(self.run_id, number)
         self.emit(Accepted(number, len(playbook.bullets)))
-        return citation_credit(playbook, results), number, val
+        accepted = citation_credit(playbook, results)
+        self.oversight.observe(iteration, accepted)
+        return accepted, number, val
+
+    def _rank(self, outcome: Validated) -> float:
+        """Which of the candidates that passed the gate is taken: the largest gain, or with `objective.weights`
+        the best weighted objectives."""
+        weights = self.cfg.objective.weights
+        return weighted(self.objectives[outcome[1]].as_dict(), weights) if weights else outcome[3].diff
 
     def _screen_all(self, iteration: int, current: Playbook, current_no: int, proposed: list[Proposed],
                     results: list[RolloutResult], failures: list[RolloutResult], held_for_test: int) -> list[Proposed]:
@@ -237,18 +264,22 @@ class Loop:
         return False
 
     def _validate(self, item: Proposed, current: Playbook, current_no: int, current_val: list[RolloutResult],
-                  held_for_test: int) -> tuple[Playbook, int, list[RolloutResult], GateResult] | None:
+                  held_for_test: int) -> Validated | None:
         candidate, number = item.candidate, item.number
         val = self._evaluate(candidate.playbook, number, self.setup.splits.val.examples, "val", held_for_test)
         self.val_scores[number] = [r.score for r in val]
         self.validated += 1
-        gate = self._gate(current_val, val, number)
+        light = self.cfg.gate.noninferiority_margin is not None and (
+            item.origin == "expiry" or lighter(current, candidate))
+        gate = self._gate(current_val, val, number, light)
         if gate.close and self.cfg.gate.extra_examples:
             gate = self._gate_with_more(current, current_no, candidate.playbook, number, current_val, val,
                                         held_for_test)
         if gate.accepted and self.cliffs and self.cfg.quality.ood_block:
             cliff = self.cliffs.block_reason(candidate.playbook, number)
             gate = reject(gate, cliff) if cliff else gate
+        over = limit_reason(self._measure(number, val), self.cfg.objective)
+        gate = reject(gate, over) if gate.accepted and over else gate
         self.store.record_gate_decision(self.run_id, number, current_no, gate, _mean(val))
         self.emit(GateDecided(number, gate.accepted, gate.reason, gate.diff))
         if not gate.accepted:
@@ -268,15 +299,21 @@ class Loop:
         self.emit(Note(f"close call on v{number}: drew {len(extra)} more held-out examples"))
         return self._gate(base + more_base, cand + more_cand, number)
 
-    def _gate(self, base: list[RolloutResult], cand: list[RolloutResult], number: int) -> GateResult:
+    def _gate(self, base: list[RolloutResult], cand: list[RolloutResult], number: int,
+              light: bool = False) -> GateResult:
+        """`light`: a removal, an expiry or a cheaper playbook, tested for non-inferiority (optimize/gate.py)."""
         cfg = self.cfg.gate
         targets = [r.example.target for r in cand]
         collapse = label_collapse([r.parsed for r in cand], targets, cfg.max_label_share)
         confidence = spent_confidence(cfg.confidence, max(1, self.validated)) if cfg.alpha_spending \
             else cfg.confidence
         seed = stream_seed(self.cfg.seed, "gate", number)
-        result = decide([r.score for r in base], [r.score for r in cand], method=cfg.method,
-                        confidence=confidence, min_gain=cfg.min_gain, seed=seed)
+        if light and cfg.noninferiority_margin is not None:
+            result = non_inferior([r.score for r in base], [r.score for r in cand], method=cfg.method,
+                                  confidence=confidence, margin=cfg.noninferiority_margin, seed=seed)
+        else:
+            result = decide([r.score for r in base], [r.score for r in cand], method=cfg.method,
+                            confidence=confidence, min_gain=cfg.min_gain, seed=seed)
         drift = label_drift([r.parsed for r in base], [r.parsed for r in cand], targets, cfg.confidence,
                             seed) if cfg.drift_check and result.accepted else None
         if (collapse or drift) and cfg.method != "none":
@@ -303,6 +340,17 @@ class Loop:
         except (StopRun, BudgetExceeded) as exc:
             self.ablation.stopped(exc)
 
+    def _measure(self, number: int, val: list[RolloutResult]) -> Objectives:
+        """Accuracy, prompt tokens, cost and latency per val rollout of version `number`, stored with it."""
+        usage = self.store.rollout_usage(self.run_id, number, "val")
+        objectives = self.objectives[number] = Objectives.from_usage(_mean(val), usage)
+        self.store.record_scores(self.run_id, number, {"objectives": objectives.as_dict()})
+        return objectives
+
+    def _objective_summary(self) -> dict[str, Any]:
+        points = {n: o.as_dict() for n, o in sorted(self.objectives.items())}
+        return {"versions": {str(n): p for n, p in points.items()}, "frontier": objective_front(points)}
+
     def _learning(self) -> dict[str, Any]:
         """Difficulty per train example (stored as records) and the ablation log, for the run summary."""
         hist = difficulty.record(self.store, self.run_id, self.setup.splits.train.examples, self.cfg.quality.hard_after)
@@ -310,7 +358,7 @@ class Loop:
 
     def _finish(self, seed_pb: Playbook, final: Playbook, final_no: int, seed_test: list[RolloutResult],
                 final_test: list[RolloutResult], seed_val: list[RolloutResult], final_val: list[RolloutResult],
-                iterations: int, stop_reason: str) -> OptimizeResult:
+                iterations: int, stop_reason: str, status: str = "completed") -> OptimizeResult:
         paired = len(seed_test) == len(final_test)
         diff = paired_bootstrap([r.score for r in seed_test] if paired else [],
                                 [r.score for r in final_test] if paired else [])
@@ -320,8 +368,9 @@ class Loop:
             seed_val=_mean(seed_val), final_val=_mean(final_val), test_diff=diff, iterations=iterations,
             rollouts=self.rollouts_used, spend=self.meter.as_dict(), frontier=pareto_front(self.val_scores),
             trust=trust_table(self.store.critiques(self.run_id)), faults=self.setup.faults(),
-            learning=self._learning(), **self._quality(final_no, seed_test, final_test, seed_val, final_val))
-        self.store.finish_run(self.run_id, "completed", json.loads(result.summary_json()))
+            learning=self._learning(), objectives=self._objective_summary(),
+            **self._quality(final_no, seed_test, final_test, seed_val, final_val))
+        self.store.finish_run(self.run_id, status, json.loads(result.summary_json()))
         self.emit(RunFinished(self.run_id))
         return result
 

@@ -35,6 +35,8 @@ class OptimizeResult:
     ood: dict[str, Any] = field(default_factory=dict)  # out-of-domain accuracy of the seed and accepted versions
     flags: list[dict[str, Any]] = field(default_factory=list)  # reward-hacking smells (bullets, audits)
     audits: list[dict[str, Any]] = field(default_factory=list)  # a second judge on each accepted gain
+    # Accuracy, prompt tokens, cost, latency per val rollout of each validated version, and their frontier.
+    objectives: dict[str, Any] = field(default_factory=dict)
 
     @property
     def prompt(self) -> str:
@@ -50,7 +52,7 @@ class OptimizeResult:
             "test_diff": {"diff": self.test_diff.diff, "low": self.test_diff.low, "high": self.test_diff.high,
                           "wins": self.test_diff.wins, "losses": self.test_diff.losses},
             "bullets": len(self.final.bullets), "spend": self.spend, "frontier": self.frontier, "trust": self.trust,
-            "faults": self.faults, "learning": self.learning,
+            "faults": self.faults, "learning": self.learning, "objectives": self.objectives,
         }
 
     def summary_json(self) -> str:

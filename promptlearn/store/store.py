@@ -20,6 +20,7 @@ from promptlearn.store.engine import default_url, open_engine, to_url
 from promptlearn.store.migrate import upgrade_to_head
 from promptlearn.store.quality import QualityRecords
 from promptlearn.store.queries import insert_or_stored, where_given
+from promptlearn.store.review import ReviewRecords
 from promptlearn.store.tables import (
     CritiqueRow,
     DeltaRow,
@@ -47,7 +48,7 @@ def _call_row(request: LMRequest, reply: Completion, run_id: str | None) -> dict
             "latency_s": reply.latency_s, "error": reply.error, "run_id": run_id, "created_at": utcnow()}
 
 
-class Store(QualityRecords, VersionRecords):
+class Store(QualityRecords, ReviewRecords, VersionRecords):
     def __init__(self, url: str | None = None):
         self.url = to_url(url) if url else default_url()
         self.engine = open_engine(self.url)

@@ -153,3 +153,19 @@ class QualityRow(SQLModel, table=True):
     value: float | None = None
     detail_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class ReviewRow(SQLModel, table=True):
+    """A person's decision on a candidate that passed the gate (`gate.review`): accept, reject, or edit one
+    bullet's text (the edited playbook is validated again when the run resumes)."""
+
+    __tablename__ = "review_decision"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str = Field(index=True, foreign_key="run.id")
+    version_number: int
+    decision: str  # accept | reject | edit
+    bullet_id: str | None = None
+    text: str = Field(default="", sa_column=Column(Text, nullable=False))  # an edit's new bullet text
+    reviewer: str = ""
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

@@ -51,7 +51,7 @@ def test_the_untyped_form_keeps_todays_keys() -> None:
 
 
 def test_each_kind_round_trips_through_its_untyped_form() -> None:
-    assert len(KINDS) == 17
+    assert len(KINDS) == 18
     event = Flagged(1, "rul-00001", "mentions the grader", "the grader wants X")
     assert from_legacy(event.kind, event.data()) == event
     with pytest.raises(KeyError):

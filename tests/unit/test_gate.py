@@ -1,6 +1,6 @@
 from promptlearn.config import GateConfig
 from promptlearn.optimize.frontier import pareto_front, unique_wins
-from promptlearn.optimize.gate import decide, label_collapse
+from promptlearn.optimize.gate import decide, label_collapse, non_inferior
 
 _DEFAULTS = GateConfig()
 GATE = {"confidence": _DEFAULTS.confidence, "min_gain": _DEFAULTS.min_gain, "seed": 0}
@@ -41,3 +41,34 @@ def test_pareto_front_and_unique_wins() -> None:
     scores = {0: [1, 0, 0], 1: [0, 1, 0], 2: [0, 1, 0], 3: [0, 0, 0]}
     assert pareto_front(scores) == [0, 1, 2]
     assert unique_wins(scores) == {0: 1, 1: 0, 2: 0, 3: 0}
+
+
+NI = {"confidence": _DEFAULTS.confidence, "seed": 0, "method": "bootstrap"}
+
+
+def test_non_inferiority_accepts_an_unchanged_score_that_decide_rejects() -> None:
+    same = [1, 0, 1, 1] * 10  # a removal that changes no answer: no gain, so the superiority test says no
+    assert not decide(same, same, method="bootstrap", **GATE).accepted
+    result = non_inferior(same, same, margin=0.05, **NI)
+    assert result.accepted and result.diff == 0 and result.low == 0
+    assert result.reason.startswith("not worse: change +0.000") and "non-inferiority" in result.reason
+
+
+def test_non_inferiority_accepts_a_small_loss_within_the_margin_and_rejects_one_beyond_it() -> None:
+    base = [1] * 60 + [0] * 40
+    one_loss = [0] + [1] * 59 + [0] * 40  # -0.01 on 100 examples
+    assert non_inferior(base, one_loss, margin=0.05, **NI).accepted
+    assert not non_inferior(base, one_loss, margin=0.0, **NI).accepted  # a zero margin tolerates no loss
+    ten_losses = [0] * 10 + [1] * 50 + [0] * 40  # -0.10
+    rejected = non_inferior(base, ten_losses, margin=0.05, **NI)
+    assert not rejected.accepted and rejected.losses == 10 and rejected.wins == 0
+    assert rejected.reason.startswith("may be worse: change -0.100")
+
+
+def test_non_inferiority_confidence_makes_it_stricter() -> None:
+    base = [1] * 20 + [0] * 20
+    cand = [0] * 2 + [1] * 18 + [1] * 1 + [0] * 19  # -0.025 on 40: noisy
+    loose = non_inferior(base, cand, margin=0.1, method="bootstrap", confidence=0.6, seed=0)
+    strict = non_inferior(base, cand, margin=0.1, method="bootstrap", confidence=0.99, seed=0)
+    assert loose.accepted and not strict.accepted
+    assert loose.low > strict.low

@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 from promptlearn.store import Store
-from promptlearn.store.migrate import current_revision, upgrade_to_head
+from promptlearn.store.migrate import current_revision, head_revision, upgrade_to_head
 from promptlearn.store.store import open_engine
 from promptlearn.store.tables import RolloutRow
 
@@ -31,7 +31,7 @@ def test_0002_adds_confidence_and_quality_records_to_a_0001_database(tmp_path: P
     engine.dispose()
 
     store = Store(str(path))
-    assert current_revision(store.engine) == "0003"  # opening upgrades to head, through 0002
+    assert current_revision(store.engine) == head_revision()  # opening upgrades to head, through 0002
     assert store.get_run("r1").name == "old"
     [old] = store.rollouts("r1")
     assert (old.output, old.score, old.confidence) == ("(A)", 1.0, None)
@@ -53,9 +53,31 @@ def test_0003_indexes_a_0002_database_and_keeps_its_calls(tmp_path: Path) -> Non
     engine.dispose()
 
     store = Store(str(path))
-    assert current_revision(store.engine) == "0003"
+    assert current_revision(store.engine) == head_revision()
     with store.engine.connect() as conn:
         indexes = {row[1] for row in conn.execute(text("PRAGMA index_list('lm_call')"))}
     assert "ix_lm_call_run_id" in indexes
     cached = store.cached_completion("k1")
     assert cached is not None and cached.text == "hi"
+
+
+def test_0004_adds_review_decisions_to_a_0003_database(tmp_path: Path) -> None:
+    path = tmp_path / "review.db"
+    engine = _database_at(path, "0003")
+    with engine.begin() as conn:  # a run with a version as promptlearn 0003 wrote it
+        conn.execute(text("INSERT INTO run (id, kind, name, status, config_json, summary_json, created_at, "
+                          "updated_at) VALUES ('r1', 'optimize', 'old', 'completed', '{}', '{}', '2026-01-01', "
+                          "'2026-01-01')"))
+        conn.execute(text("INSERT INTO playbook_version (run_id, number, iteration, status, content_json, "
+                          "content_hash, scores_json, note, created_at) VALUES ('r1', 1, 1, 'pending', '{}', 'h', "
+                          "'{}', '', '2026-01-01')"))
+    engine.dispose()
+
+    store = Store(str(path))
+    assert current_revision(store.engine) == head_revision()
+    assert [v.number for v in store.pending_versions("r1")] == [1]
+    store.record_review("r1", 1, "accept", reviewer="ana")
+    [decision] = store.review_decisions("r1")
+    assert (decision.version_number, decision.decision, decision.reviewer) == (1, "accept", "ana")
+    version = store.get_version("r1", 1)
+    assert version is not None and version.status == "accepted"
