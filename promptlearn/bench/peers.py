@@ -10,9 +10,10 @@ user would deploy it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from promptlearn.bench.seam import SeamEngine, dspy_lm
+from promptlearn.bench.seam import SeamEngine, ToolsFor, dspy_lm
 from promptlearn.bench.task import ArmResult, BenchTask, Clock
 from promptlearn.data import Example, Scorer
 from promptlearn.errors import ConfigError
@@ -20,6 +21,7 @@ from promptlearn.evaluate import EvalResult, summarize
 from promptlearn.lm import LM, build_lm
 from promptlearn.optimize.budget import Meter
 from promptlearn.rollouts import RolloutResult, safe_score
+from promptlearn.toolcalls import Tools
 
 GEPA_MINIBATCH = 3  # GEPA's reflection minibatch (its default)
 NO_ERROR_LIMIT = 10**9  # an answer DSPy cannot parse scores 0 (as in GEPA), it does not abort MIPROv2's evaluation
@@ -42,10 +44,15 @@ class PeerRun:
         self.meter = Meter()
         base = build_lm(self.store, self.run_id, inner=lm_inner, api_base=task.models.api_base)
         models = task.models
-        self.task_engine = SeamEngine(base, self.meter, "task", models.task, models.task_max_tokens, cap=cap)
+        # A tool task: each example's tools go with the task model's requests about it, and the metric scores
+        # the stored example (its metadata holds what the scorer checks against), found by its input.
+        self.by_input = by_input([*self.splits.train, *self.splits.val, *self.splits.test])
+        tools = tools_lookup(self.by_input)
+        self.task_engine = SeamEngine(base, self.meter, "task", models.task, models.task_max_tokens, cap=cap,
+                                      tools_for=tools)
         self.reflect_engine = SeamEngine(base, self.meter, "reflection", models.rewriter, task.reflection_max_tokens)
         # Test scoring is metered apart: it is not learning.
-        self.test_engine = SeamEngine(base, Meter(), "test", models.task, models.task_max_tokens)
+        self.test_engine = SeamEngine(base, Meter(), "test", models.task, models.task_max_tokens, tools_for=tools)
         self.task_lm, self.reflect_lm = dspy_lm(self.task_engine), dspy_lm(self.reflect_engine)
         self.test_lm = dspy_lm(self.test_engine)
         self.trainset = [to_dspy(e) for e in self.splits.train.examples]
@@ -99,9 +106,29 @@ def to_dspy(example: Example) -> Any:
     return dspy.Example(input=example.input, answer=example.target).with_inputs("input")
 
 
-def as_example(gold: Any) -> Example:
-    """Scorers read only the input and the target, so no id travels through DSPy (its proposers show examples)."""
-    return Example(id="", input=str(gold.input), target=str(gold.answer))
+def as_example(gold: Any, known: Mapping[str, Example] | None = None) -> Example:
+    """Scorers read the input and the target, so no id travels through DSPy (its proposers show examples); an
+    example with tools is the one `known` holds for that input (its metadata is what the scorer checks)."""
+    found = known.get(str(gold.input)) if known else None
+    return found or Example(id="", input=str(gold.input), target=str(gold.answer))
+
+
+def by_input(examples: Iterable[Example]) -> dict[str, Example]:
+    """The examples that carry tools, by input; empty for a task without tools."""
+    return {e.input: e for e in examples if e.tools is not None}
+
+
+def tools_lookup(known: Mapping[str, Example]) -> ToolsFor | None:
+    """The tools of the example a DSPy request asks about: the longest known input its text contains."""
+    if not known:
+        return None
+    inputs = sorted(known, key=len, reverse=True)
+
+    def tools_for(text: str) -> Tools | None:
+        found = next((i for i in inputs if i in text), None)
+        return known[found].tools if found is not None else None
+
+    return tools_for
 
 
 def answer_of(pred: Any) -> str:
@@ -109,21 +136,22 @@ def answer_of(pred: Any) -> str:
     return "" if value is None else str(value)
 
 
-def score_metric(scorer: Scorer) -> Any:
+def score_metric(scorer: Scorer, known: Mapping[str, Example] | None = None) -> Any:
     """MIPROv2's metric: promptlearn's score of the answer field."""
 
     def metric(gold: Any, pred: Any, trace: Any = None) -> float:
-        return safe_score(scorer, answer_of(pred), as_example(gold)).value
+        return safe_score(scorer, answer_of(pred), as_example(gold, known)).value
 
     return metric
 
 
-def feedback_metric(scorer: Scorer) -> Any:
-    """GEPA's metric: the score plus the scorer's reason and the expected answer, as feedback text."""
+def feedback_metric(scorer: Scorer, known: Mapping[str, Example] | None = None) -> Any:
+    """GEPA's metric: the score plus the scorer's reason (for tool calls, the checker's error) and the expected
+    answer, as feedback text."""
     import dspy
 
     def metric(gold: Any, pred: Any, trace: Any = None, pred_name: Any = None, pred_trace: Any = None) -> Any:
-        example = as_example(gold)
+        example = as_example(gold, known)
         score = safe_score(scorer, answer_of(pred), example)
         verdict = "correct" if score.value >= 1.0 else "wrong"
         feedback = f"The answer is {verdict} ({score.reason}). The expected answer is: {example.target}"
@@ -169,9 +197,9 @@ def gepa_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
     import dspy
 
     run = PeerRun("gepa", task, budget, lm_inner)
-    optimizer = dspy.GEPA(metric=feedback_metric(run.scorer), max_metric_calls=budget, reflection_lm=run.reflect_lm,
-                          reflection_minibatch_size=GEPA_MINIBATCH, num_threads=1, seed=task.seed,
-                          track_stats=True)
+    optimizer = dspy.GEPA(metric=feedback_metric(run.scorer, run.by_input), max_metric_calls=budget,
+                          reflection_lm=run.reflect_lm, reflection_minibatch_size=GEPA_MINIBATCH, num_threads=1,
+                          seed=task.seed, track_stats=True)
     with dspy.context(lm=run.task_lm):
         compiled = optimizer.compile(run.program, trainset=run.trainset, valset=run.valset)
     detailed = getattr(compiled, "detailed_results", None)
@@ -189,9 +217,9 @@ def miprov2_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
     except ImportError:
         raise ConfigError("the miprov2 arm needs optuna: pip install optuna==5.0.0") from None
     run = PeerRun("miprov2", task, budget, lm_inner)
-    optimizer = dspy.MIPROv2(metric=score_metric(run.scorer), prompt_model=run.reflect_lm, task_model=run.task_lm,
-                             auto="light", num_threads=1, seed=task.seed, verbose=False, track_stats=False,
-                             max_errors=NO_ERROR_LIMIT)
+    optimizer = dspy.MIPROv2(metric=score_metric(run.scorer, run.by_input), prompt_model=run.reflect_lm,
+                             task_model=run.task_lm, auto="light", num_threads=1, seed=task.seed, verbose=False,
+                             track_stats=False, max_errors=NO_ERROR_LIMIT)
     with dspy.context(lm=run.task_lm):
         compiled = optimizer.compile(run.program, trainset=run.trainset, valset=run.valset)
     return run.finish(compiled, {"auto": "light"})

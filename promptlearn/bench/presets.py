@@ -16,6 +16,7 @@ from promptlearn.bench.arms import DEFAULT_ARMS
 from promptlearn.bench.peers import CHECKPOINTS, GEPA_MINIBATCH
 from promptlearn.bench.task import BenchTask
 from promptlearn.config import LearnConfig, ModelsConfig
+from promptlearn.data.bfcl import METADATA as BFCL_METADATA
 from promptlearn.errors import ConfigError
 
 TASK_CALL_S = 2.5
@@ -106,8 +107,30 @@ PRESETS: dict[str, BenchPreset] = {
 }
 
 
+TOOLS_MODELS = CPU_MODELS.model_copy(update={"task_max_tokens": 128})  # a call with its arguments is longer
+TOOLS_SEED_PROMPT = "You can call these functions."
+TOOLS_LEARN = {**CPU_LEARN, "budget.max_iterations": 4}
+
+
+def bfcl_task(category: str, train: int = 20, val: int = 20, test: int = 40) -> BenchTask:
+    """A BFCL category as bfcl-eval ships it (`bfcl:<category>`): tools per example, scored by its AST checker."""
+    return BenchTask(dataset=f"bfcl:{category}", system_prompt=TOOLS_SEED_PROMPT, train=train, val=val, test=test,
+                     scorer="bfcl", models=TOOLS_MODELS, promptlearn=dict(TOOLS_LEARN), reflection_max_tokens=256,
+                     label=f"bfcl-{category}", columns={"id": "id", "metadata": list(BFCL_METADATA)})
+
+
+def tools_preset() -> BenchPreset:
+    return BenchPreset(
+        name="tools", tasks=tuple(bfcl_task(c) for c in ("simple_python", "multiple", "irrelevance")), budget=80,
+        models=TOOLS_MODELS, arms=("promptlearn", "gepa"), out_name="tools",
+        notes="function calling (issue #20): BFCL's simple_python, multiple and irrelevance (where the right "
+              "answer is no call) as bfcl-eval ships them, scored by its AST checker; the seed prompt is \"You can "
+              "call these functions.\"; seed vs promptlearn vs GEPA on 80 learning rollouts each; train 20 / val "
+              "20 / test 40 per category. A preset of its own: not in the learn preset's mean.")
+
+
 # Presets that read the shared data folder are built when asked for, so importing the package never needs it.
-LAZY_PRESETS: dict[str, Callable[[], BenchPreset]] = {"learn": learn_preset}
+LAZY_PRESETS: dict[str, Callable[[], BenchPreset]] = {"learn": learn_preset, "tools": tools_preset}
 
 
 def get_preset(name: str) -> BenchPreset:
@@ -131,4 +154,4 @@ def own_task(preset: BenchPreset, dataset: str) -> BenchTask:
     """A dataset the preset does not know: its sizes, models and loop settings, none of its first task's data
     specifics (label, split column, scorer, seed prompt); set those with --prompt and --scorer."""
     return replace(preset.tasks[0], dataset=dataset, label=None, split_column=None, scorer="auto",
-                   system_prompt=BenchTask.system_prompt)
+                   system_prompt=BenchTask.system_prompt, columns={})

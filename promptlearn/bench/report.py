@@ -64,12 +64,27 @@ def pooled_lines(data: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def error_kind_lines(data: dict[str, Any]) -> list[str]:
+    """Tool calls: each arm's failed test answers by kind of error (the bfcl scorer's), where any were counted."""
+    tasks = {r["task"] for r in data["results"] if r.get("error_kinds")}
+    rows = [r for r in data["results"] if r["task"] in tasks]
+    if not rows:
+        return []
+    kinds = list(dict.fromkeys(k for r in rows for k in r.get("error_kinds", {})))
+    lines = ["## Errors by kind", "", "Failed test answers by the kind of error BFCL's checker found (counts over "
+             "seeds).", "", "| task | arm | " + " | ".join(kinds) + " |", "| --- | --- |" + " ---: |" * len(kinds)]
+    for r in rows:
+        counts = r.get("error_kinds", {})
+        lines.append(f"| {r['task']} | {r['arm']} | " + " | ".join(str(counts.get(k, 0)) for k in kinds) + " |")
+    return [*lines, ""]
+
+
 def markdown(data: dict[str, Any]) -> str:
     models = data["models"]
     lines = [f"# Benchmark `{data['name']}`", "", "## Summary", "", *summary_table(data), "",
              "Intervals are 95%; a difference vs seed is shown where its paired 95% interval excludes zero; "
              "rollouts = task-model calls spent learning; refl. = reflection-model calls (judge, rewriter, GEPA's "
-             "reflection, MIPROv2's proposer).", "", *pooled_lines(data), "## Every arm", "",
+             "reflection, MIPROv2's proposer).", "", *pooled_lines(data), *error_kind_lines(data), "## Every arm", "",
              f"Task model `{models['task']}`, reflection/rewriter/judge model `{models['rewriter']}`; seeds "
              f"{', '.join(map(str, data['seeds']))}; rollout budgets {', '.join(map(str, data['budgets']))} "
              "(task-model calls spent learning, on train and val; scoring on the test split is counted apart).", "",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +20,7 @@ from promptlearn.bench.ledger import with_recorded_cost
 from promptlearn.bench.report import markdown, write_plots
 from promptlearn.bench.task import ArmResult, BenchTask
 from promptlearn.config import ModelsConfig
+from promptlearn.data.scorers.tool_calls import kind_of
 from promptlearn.errors import ConfigError
 from promptlearn.lm import LM
 from promptlearn.playbook import token_count
@@ -113,7 +115,16 @@ def summarize_cell(cell: Sequence[ArmResult], seed_runs: Sequence[ArmResult],
         "reflection_calls": mean([r.reflection_calls for r in cell]),
         "reflection_tokens": mean([r.reflection_tokens for r in cell]),
         "checkpoints": _checkpoints(cell),
+        **_error_kinds(cell),
     }
+
+
+def _error_kinds(cell: Sequence[ArmResult]) -> dict[str, Any]:
+    """For tool calls (the bfcl scorer): how many test answers failed with each kind of error; nothing for
+    tasks whose reasons name no kind, so their rows are as they were."""
+    kinds = Counter(kind for r in cell for res in r.test.results if res.score < 1.0
+                    for kind in [kind_of(res.reason)] if kind is not None)
+    return {"error_kinds": dict(kinds.most_common())} if kinds else {}
 
 
 def _checkpoints(cell: Sequence[ArmResult]) -> list[dict[str, Any]]:

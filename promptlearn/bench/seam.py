@@ -9,13 +9,16 @@ DSPy's own cache stays off (`cache=False`): our store is the only cache, keyed b
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from promptlearn.lm.base import LM, LMRequest
 from promptlearn.optimize.budget import Meter, MeteredLM
+from promptlearn.toolcalls import Tools
 
 OVER_BUDGET = "(rollout budget spent)"
+ToolsFor = Callable[[str], Tools | None]  # a request's last user message -> the tools of the example it asks about
 
 
 def _text(content: Any) -> str:
@@ -40,9 +43,13 @@ class SeamEngine:
     differ, and a rerun in the same order meets the same seeds: the store then answers every call.
     """
 
-    def __init__(self, lm: LM, meter: Meter, role: str, model: str, max_tokens: int, cap: int | None = None):
+    def __init__(self, lm: LM, meter: Meter, role: str, model: str, max_tokens: int, cap: int | None = None,
+                 tools_for: ToolsFor | None = None):
         self.lm, self.meter, self.role, self.model = MeteredLM(lm, meter, role), meter, role, model
         self.max_tokens, self.cap = max_tokens, cap
+        # A tool task: the tools of the example a request asks about go with it (found by its input text), and
+        # the reply (the calls, as promptlearn.toolcalls writes them) becomes the program's answer field.
+        self.tools_for = tools_for
         self.refused = 0
         self._in_flight = 0
         self._seen: dict[str, int] = {}
@@ -55,9 +62,11 @@ class SeamEngine:
         messages.extend({"role": m.role, "content": _text(getattr(m, "text", None))} for m in request.messages)
         config = request.config
         temperature = float(config.temperature or 0.0)
+        tools = self.tools_for(messages[-1]["content"] if messages else "") if self.tools_for else None
         plain = LMRequest.chat(self.model, messages, temperature=temperature,
                                max_tokens=int(config.max_tokens or self.max_tokens),
-                               stop=tuple(config.stop or ()), json_schema=_json_schema(config.response_format))
+                               stop=tuple(config.stop or ()), json_schema=_json_schema(config.response_format),
+                               tools=tools)
         seed = int(config.seed or 0)
         if temperature > 0:
             with self._lock:
@@ -88,7 +97,7 @@ class SeamEngine:
                     self._in_flight -= 1
             if reply.error:
                 raise RuntimeError(f"{self.model}: {reply.error}")
-            text = reply.text
+            text = reply.text if ours.tools is None else f"[[ ## answer ## ]]\n{reply.text}\n\n[[ ## completed ## ]]"
             usage = Usage(input_tokens=reply.usage.prompt_tokens, output_tokens=reply.usage.completion_tokens)
         return Response(id=None, model=self.model, message=Message.assistant([TextPart(text)]),
                         finish_reason="stop", usage=usage)

@@ -37,6 +37,7 @@ class BenchTask:
     reflection_max_tokens: int = 512
     label: str | None = None  # the task's name in tables ("clinc-banking"); default: from the dataset
     split_column: str | None = None  # keep the dataset's own train/val/test (see DatasetConfig.split_column)
+    columns: dict[str, Any] = field(default_factory=dict)  # more DatasetConfig fields (id, metadata: tools, ...)
 
     @property
     def name(self) -> str:
@@ -51,7 +52,7 @@ class BenchTask:
         data = {
             "name": f"bench-{arm}-{self.name}", "system_prompt": self.system_prompt, "scorer": self.scorer,
             "dataset": {"path": self.dataset, "train": self.train, "val": self.val, "test": self.test,
-                        "split_column": self.split_column},
+                        "split_column": self.split_column, **self.columns},
             "models": self.models.model_dump(), "seed": self.seed,
             # The seed and the final prompt are each scored once on test; the loop holds room for both.
             "budget": {"max_rollouts": budget + 2 * self.test},

@@ -25,7 +25,7 @@ def _names(values: list[str] | None) -> list[str] | None:
 
 
 def bench_cmd(
-    preset_name: str = typer.Option("cpu", "--preset", help="benchmark preset (cpu, learn)"),
+    preset_name: str = typer.Option("cpu", "--preset", help="benchmark preset (cpu, learn, tools)"),
     tasks: list[str] | None = typer.Option(None, "--tasks", help="datasets, e.g. bbh:navigate (default: preset's)"),
     arms: list[str] | None = typer.Option(None, "--arms", help="seed, promptlearn, gepa, miprov2, full_rewrite, "
                                           "add_only (default: all; seed always runs)"),

@@ -124,7 +124,7 @@ def test_rollouts_send_the_tools_store_the_calls_and_score_them(tmp_path: Path) 
     [result] = runner.run("You can call these functions.", [tool_example()], 0, "val")
     assert lm.calls[0].tools == (WEATHER,)
     assert read_reply(result.output) == ToolReply("", (ToolCall("get_weather", {"city": "Paris"}),))
-    assert result.score == 1.0 and result.parsed == "get_weather"
+    assert result.score == 1.0 and result.parsed == tool_example().target  # a right answer is its target
     assert seen[0]["calls"] == [{"name": "get_weather", "arguments": {"city": "Paris"}}]
     assert seen[0]["functions"] == FUNCTIONS and seen[0]["category"] == "simple_python"
     assert store.rollouts(run_id)[0].output == result.output
@@ -160,7 +160,7 @@ def test_no_call_passes_irrelevance_and_missing_metadata_is_a_reason() -> None:
     assert isinstance(scorer, BfclCalls)
     passing = BfclCalls(fake_checker([{"valid": True, "error": [], "error_type": ""}], []))
     score = passing(ToolReply("No function fits.").as_text(), tool_example("[]", "irrelevance"))
-    assert (score.value, score.reason, score.parsed) == (1.0, "no call, as expected", NO_CALL)
+    assert (score.value, score.reason, score.parsed) == (1.0, "no call, as expected", "[]")
     bare = passing(ToolReply("").as_text(), Example("x", "q", "[]"))
     assert bare.value == 0.0 and "metadata columns 'functions' and 'category'" in bare.reason
     assert kind_of("the calls pass BFCL's checker") is None
@@ -174,3 +174,17 @@ def test_the_judge_sees_the_tools_and_the_check_only_for_tool_examples() -> None
     assert "What the automatic check of the calls found" in with_tools
     plain = judge.prompt("Sys.", Example("p", "hi", "hello"), "hello")
     assert "Functions the model could call" not in plain and "automatic check" not in plain
+
+
+def test_the_gates_collapse_check_sees_right_no_calls_as_targets_and_wrong_ones_as_a_collapse() -> None:
+    from promptlearn.optimize.gate import label_collapse
+
+    scorer = BfclCalls(lambda items: [{"valid": item["answer"] == "[]", "error": ["Wrong number of functions."],
+                                       "error_type": "simple_function_checker:wrong_count"} for item in items])
+    no_call = ToolReply("None of these fit.").as_text()
+    irrelevance = [tool_example("[]", "irrelevance") for _ in range(10)]
+    simple = [tool_example() for _ in range(10)]
+    right = [scorer(no_call, e).parsed for e in irrelevance]
+    wrong = [scorer(no_call, e).parsed for e in simple]
+    assert label_collapse(right, [e.target for e in irrelevance], 0.9) is None
+    assert "collapsed onto '(no call)'" in str(label_collapse(wrong, [e.target for e in simple], 0.9))

@@ -47,7 +47,10 @@ def kind_of(reason: str) -> str | None:
 
 
 def calls_label(reply: ToolReply) -> str:
-    """The answer as a label (answer distributions, the gate's collapse check): the functions called, in order."""
+    """A failed answer as a label: the functions called, in order, or "(no call)". A passing answer's label is
+    its target, so the gate's collapse and drift checks, which compare answer labels with the targets, see a
+    right answer as the target it is: all-"no call" answers on irrelevance are not a collapse, on simple_python
+    they are."""
     return "+".join(c.name or "?" for c in reply.calls) or NO_CALL
 
 
@@ -70,9 +73,10 @@ class BfclCalls(SafeScorer):
         calls = [c.as_dict() for c in reply.calls]
         verdict = self._checker([{"category": category, "functions": _loaded(functions), "calls": calls,
                                   "answer": example.target}])[0]
+        if verdict.get("valid"):  # the reference answer, in the target's own form (see calls_label)
+            return Score(1.0, "no call, as expected" if not reply.calls else "the calls pass BFCL's checker",
+                         example.target.strip())
         label = calls_label(reply)
-        if verdict.get("valid"):
-            return Score(1.0, "no call, as expected" if not reply.calls else "the calls pass BFCL's checker", label)
         kind = error_kind(str(verdict.get("error_type", "")), reply)
         errors = " ".join(str(e) for e in verdict.get("error") or []) or "the checker gave no detail"
         return Score(0.0, f"{kind}: {errors}", label)
