@@ -290,3 +290,87 @@ def load_run_config(run_file: Path | None, preset_name: str | None) -> RunConfig
     if preset_name is None:
         raise ConfigError("give a run file (see runs/) or --preset NAME (" + ", ".join(PRESETS) + ")")
     return preset(preset_name)
+
+
+# ---- learning from production traces (docs/guide.md, "Learning from production") --------------------------------
+ScrubKind = Literal["env_secret", "api_key", "email", "card", "phone"]
+
+
+class PrivacyConfig(Frozen):
+    """What is scrubbed from imported traces before anything is stored or sent to a model."""
+
+    scrub: bool = Field(True, description="replace secrets and obvious personal data with [KIND] placeholders")
+    kinds: tuple[ScrubKind, ...] = Field(("env_secret", "api_key", "email", "card", "phone"),
+                                         description="env_secret: values of *_KEY/*_TOKEN/... environment variables")
+    patterns: dict[Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]*$")], str] = Field(
+        default_factory=dict, description="more NAME: regex pairs; a match becomes [NAME]")
+
+    @field_validator("patterns")
+    @classmethod
+    def _compiles(cls, patterns: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for name, pattern in patterns.items():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"pattern {name}: not a regular expression ({exc})") from None
+        return patterns
+
+
+class TracesConfig(Frozen):
+    """How recorded production calls (OpenInference spans, OTLP/JSON, a JSONL log) become examples."""
+
+    stream: str = Field("default", min_length=1, description="the name imported traces are kept under")
+    span_kinds: tuple[str, ...] = Field(("LLM",), description="OpenInference span kinds imported; others skipped")
+    annotator_kinds: tuple[str, ...] = Field(("HUMAN", "CODE", ""), description="annotations counted as user "
+                                             "feedback ('' when not given); an LLM annotation is not a user's")
+    good_score: float = Field(0.5, description="a feedback score at or above this is a thumbs up")
+    good_labels: tuple[str, ...] = ("good", "correct", "thumbs_up", "up", "positive", "yes", "pass", "helpful")
+    bad_labels: tuple[str, ...] = ("bad", "incorrect", "wrong", "thumbs_down", "down", "negative", "no", "fail",
+                                   "unhelpful")
+    privacy: PrivacyConfig = PrivacyConfig()
+
+
+class OnlineConfig(Frozen):
+    """`promptlearn learn --online`: learn a playbook from a stream of imported traces, a batch at a time."""
+
+    name: str = "online"
+    system_prompt: str = "You are a helpful assistant."
+    traces: TracesConfig = TracesConfig()
+    scorer: str | dict[str, Any] = Field("exact", description="scores a new output against a trace's correction")
+    rubric: str = Field("follows_prompt", description="rubric judge (judges/rubrics/) for traces without a "
+                        "correction")
+    models: ModelsConfig = ModelsConfig()
+    learn: LearnConfig = LearnConfig()
+    gate: GateConfig = GateConfig()
+    batch: int = Field(16, ge=1, description="new traces per update")
+    replay: int = Field(16, ge=0, description="earlier traces every candidate is also scored on (fixed once chosen)")
+    max_broken: int = Field(0, ge=0, description="replayed traces the current playbook gets right that a "
+                            "candidate may get wrong")
+    poll_s: float = Field(30.0, gt=0, description="seconds between looks for new traces (watch mode)")
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _check(self) -> OnlineConfig:
+        if not self.system_prompt.strip():
+            raise ValueError("system_prompt must not be empty")
+        return self
+
+
+def load_online_config(path: str | Path | None, **dotted: Any) -> OnlineConfig:
+    """An online run file (YAML; defaults when None) with `a.b=value` overrides; errors name the field."""
+    data: dict[str, Any] = {}
+    source = "online defaults"
+    if path is not None:
+        path, source = Path(path), str(path)
+        if not path.exists():
+            raise ConfigError(f"run file not found: {path}")
+        loaded = read_yaml(path, ConfigError)
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"{path}: expected a mapping of fields (system_prompt, traces, models, ...)")
+        data = loaded
+    try:
+        return OnlineConfig.model_validate(set_dotted(data, dotted))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, source)) from None

@@ -32,6 +32,7 @@ from promptlearn.store.tables import (
     VersionRow,
     utcnow,
 )
+from promptlearn.store.traces import TraceRecords
 from promptlearn.store.versions import VersionRecords
 
 REPLACEABLE = ("reply", "prompt_tokens", "completion_tokens", "cost_usd", "latency_s", "error")
@@ -48,7 +49,7 @@ def _call_row(request: LMRequest, reply: Completion, run_id: str | None) -> dict
             "latency_s": reply.latency_s, "error": reply.error, "run_id": run_id, "created_at": utcnow()}
 
 
-class Store(QualityRecords, ReviewRecords, VersionRecords):
+class Store(QualityRecords, ReviewRecords, TraceRecords, VersionRecords):
     def __init__(self, url: str | None = None):
         self.url = to_url(url) if url else default_url()
         self.engine = open_engine(self.url)

@@ -169,3 +169,23 @@ class ReviewRow(SQLModel, table=True):
     reviewer: str = ""
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class TraceRow(SQLModel, table=True):
+    """A recorded production call and its user feedback (issue #18), scrubbed before it is stored. `key` (a span
+    id, a log line's id or its content hash) makes an import idempotent within a stream."""
+
+    __tablename__ = "trace"
+    __table_args__ = (UniqueConstraint("stream", "key", name="uq_trace_stream_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    stream: str = Field(index=True)
+    key: str
+    source: str = ""  # file:line it was imported from
+    input: str = Field(sa_column=Column(Text, nullable=False))
+    output: str = Field(sa_column=Column(Text, nullable=False))
+    score: float | None = None
+    label: str | None = None
+    comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    correction: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    metadata_json: str = Field(default="{}", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

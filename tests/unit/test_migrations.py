@@ -81,3 +81,24 @@ def test_0004_adds_review_decisions_to_a_0003_database(tmp_path: Path) -> None:
     assert (decision.version_number, decision.decision, decision.reviewer) == (1, "accept", "ana")
     version = store.get_version("r1", 1)
     assert version is not None and version.status == "accepted"
+
+
+def test_0005_adds_traces_to_a_0004_database(tmp_path: Path) -> None:
+    from promptlearn.traces import Feedback, Trace
+
+    path = tmp_path / "traces.db"
+    engine = _database_at(path, "0004")
+    with engine.begin() as conn:  # a run as promptlearn 0004 wrote it
+        conn.execute(text("INSERT INTO run (id, kind, name, status, config_json, summary_json, created_at, "
+                          "updated_at) VALUES ('r1', 'optimize', 'old', 'completed', '{}', '{}', '2026-01-01', "
+                          "'2026-01-01')"))
+    engine.dispose()
+
+    store = Store(str(path))
+    assert current_revision(store.engine) == head_revision()
+    assert store.get_run("r1").name == "old"
+    trace = Trace("span:a1", "ticket", "BUG", Feedback(score=0.0, correction="BILLING"), "f.jsonl:1")
+    assert store.add_traces("prod", [trace, trace]) == (1, 1)
+    assert store.add_traces("prod", [trace]) == (0, 1)  # the unique (stream, key) holds across imports
+    [row] = store.traces("prod")
+    assert (row.key, row.score, row.correction) == ("span:a1", 0.0, "BILLING")
