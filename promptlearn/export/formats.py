@@ -3,7 +3,9 @@
 Formats:
 - `prompt`: the system prompt exactly as the task model saw it (`Playbook.render()`).
 - `json`: `{"format": "promptlearn.playbook/v1", run_id, version, playbook, provenance, scores}`; read it back
-  with `promptlearn.export.load_playbook` (exact round trip: ids, counters, provenance).
+  with `promptlearn.export.load_playbook` (exact round trip: ids, counters, provenance). A prompt tuned for tool
+  calls also carries `tools`, the tool list its run offered the model (`load_tools` reads it); Markdown lists
+  them and the DSPy snippet defines `TOOLS`.
 - `markdown`: a human-readable report: the prompt, then each rule with its id, counters and evidence.
 - `agents-md`, `claude-md`, `cursorrules`: instruction files (AGENTS.md, CLAUDE.md, .cursorrules): the seed prompt,
   then one Markdown list per section, each bullet's id in a trailing HTML comment; `import` recovers the bullets.
@@ -22,7 +24,7 @@ from typing import Any
 
 from promptlearn.errors import ConfigError
 from promptlearn.export.errors import ExportError, LostVariablesError
-from promptlearn.export.refs import Resolved, resolve, version_scores
+from promptlearn.export.refs import Resolved, resolve, run_tools, version_scores
 from promptlearn.export.runtime import EXPORT_FORMAT, playbook_from_document, template_variables
 from promptlearn.history import provenance
 from promptlearn.playbook import Playbook
@@ -41,6 +43,7 @@ class ExportContext:
     name: str
     scores: dict[str, Any]
     provenance: dict[str, list[dict[str, Any]]]
+    tools: tuple[dict[str, Any], ...] = ()  # the tools the prompt was tuned with (OpenAI schema); () for none
 
 
 def _prompt(ctx: ExportContext) -> str:
@@ -50,6 +53,8 @@ def _prompt(ctx: ExportContext) -> str:
 def _json(ctx: ExportContext) -> str:
     doc = {"format": EXPORT_FORMAT, "run_id": ctx.run_id, "version": ctx.version,
            "playbook": ctx.playbook.model_dump(mode="json"), "provenance": ctx.provenance, "scores": ctx.scores}
+    if ctx.tools:  # only for a tool task: other exports stay as they were
+        doc["tools"] = list(ctx.tools)
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -69,6 +74,10 @@ def _markdown(ctx: ExportContext) -> str:
             lines.append(f"- {b.text} (`{b.id}`; helpful {b.helpful}, harmful {b.harmful})")
             lines += [f"  - evidence {e['rollout']}: {e['critique']}" for e in ctx.provenance.get(b.id, [])]
         lines.append("")
+    if ctx.tools:
+        names = ", ".join(f"`{t['function']['name']}`" for t in ctx.tools)
+        lines += ["## Tools", "", f"Tuned with these tools offered to the model: {names}.", "", "```json",
+                  json.dumps(list(ctx.tools), indent=2, ensure_ascii=False), "```", ""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -98,9 +107,17 @@ def _dspy(ctx: ExportContext) -> str:
         "The signature's docstring is the tuned prompt; DSPy uses it as the signature's instructions.",
         "Use `dspy.Predict(PromptlearnSignature)`, renaming the fields to your program's, or keep your own",
         "signature: `dspy.Predict(MySignature).signature.with_instructions(PromptlearnSignature.instructions)`.",
-        '"""', "", "import dspy", "", "",
+        '"""', "", *(["import json", ""] if ctx.tools else []), "import dspy", "", "",
         "class PromptlearnSignature(dspy.Signature):", doc, "",
-        "    input: str = dspy.InputField()", "    output: str = dspy.OutputField()", ""])
+        "    input: str = dspy.InputField()", "    output: str = dspy.OutputField()", "",
+        *_dspy_tools(ctx.tools)])
+
+
+def _dspy_tools(tools: tuple[dict[str, Any], ...]) -> list[str]:
+    if not tools:
+        return []
+    return ["", "# The tools the prompt was tuned with (OpenAI tool schema): pass them to your model with it.",
+            f"TOOLS = json.loads({json.dumps(list(tools), ensure_ascii=False)!r})", ""]
 
 
 FORMATS: dict[str, Callable[[ExportContext], str]] = {
@@ -157,7 +174,8 @@ def check_faithful(playbook: Playbook, text: str, fmt: str) -> None:
 
 def context(store: Store, resolved: Resolved) -> ExportContext:
     return ExportContext(resolved.playbook, resolved.run.id, resolved.version.number, resolved.run.name,
-                         version_scores(store, resolved), provenance(store, resolved.run.id, resolved.playbook))
+                         version_scores(store, resolved), provenance(store, resolved.run.id, resolved.playbook),
+                         tuple(run_tools(store, resolved.run.id)))
 
 
 def export_playbook(store: Store, run_ref: str, fmt: str) -> str:

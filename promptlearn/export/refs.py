@@ -6,11 +6,13 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from promptlearn.data.datasets import TOOLS_COLUMN
 from promptlearn.errors import ConfigError
 from promptlearn.history import playbook_at
 from promptlearn.playbook import Playbook
 from promptlearn.store import Store
 from promptlearn.store.tables import RunRow, VersionRow
+from promptlearn.toolcalls import normalize_tools
 
 
 @dataclass(frozen=True)
@@ -71,3 +73,14 @@ def version_scores(store: Store, resolved: Resolved) -> dict[str, Any]:
     elif resolved.run.kind == "eval" and "accuracy" in summary:
         scores["eval"] = summary["accuracy"]
     return scores
+
+
+def run_tools(store: Store, run_id: str) -> list[dict[str, Any]]:
+    """The tools the run's stored examples offered the task model (the prompt was tuned for these), each once,
+    in the order first met; [] for a run without tools."""
+    seen: dict[str, dict[str, Any]] = {}
+    for row in store.examples(run_id):
+        value = json.loads(row.metadata_json).get(TOOLS_COLUMN)
+        for tool in normalize_tools(value) if value is not None else ():
+            seen.setdefault(json.dumps(tool, sort_keys=True, ensure_ascii=False), tool)
+    return list(seen.values())

@@ -129,3 +129,17 @@ def load_playbook(path: str | Path) -> Playbook:
     except json.JSONDecodeError as exc:
         raise ImportFileError(f"{path} line {exc.lineno}: not valid JSON ({exc.msg})") from None
     return playbook_from_document(data, str(path))
+
+
+def load_tools(path: str | Path) -> list[dict[str, Any]]:
+    """The tools a `--format json` export was tuned with (OpenAI tool schema), to send with its prompt; [] when
+    it was tuned without tools."""
+    path = Path(path)
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as exc:
+        raise ImportFileError(f"{path} line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    tools = data.get("tools", []) if isinstance(data, dict) else []
+    if not isinstance(tools, list):
+        raise ImportFileError(f"{path}: 'tools' must be a list of tool schemas")
+    return tools
