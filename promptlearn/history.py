@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from promptlearn.optimize.objectives import objective_front
 from promptlearn.playbook import Playbook
 from promptlearn.store import Store
 
@@ -36,7 +37,16 @@ def run_detail(store: Store, run_id: str, rollouts: int = 20) -> dict[str, Any]:
         "rollouts": [{"id": r.id, "version": r.version_number, "split": r.split, "example": r.example_id,
                       "score": r.score, "output": r.output, "reason": r.reason} for r in stored[:rollouts]],
         "lm": store.call_stats(run.id),
+        "objectives": objectives_of(versions),
     }
+
+
+def objectives_of(versions: list[Any]) -> dict[str, Any]:
+    """Each measured version's objectives (accuracy, prompt tokens, cost, latency per val rollout) and the
+    objective frontier over them (optimize/objectives.py), from what the store holds: a paused run has them too."""
+    points = {v.number: scores["objectives"] for v in versions
+              if "objectives" in (scores := json.loads(v.scores_json))}
+    return {"versions": {str(n): p for n, p in points.items()}, "frontier": objective_front(points)}
 
 
 def playbook_at(store: Store, run_id: str, version: int | None = None) -> tuple[Playbook, int]:

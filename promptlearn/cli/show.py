@@ -47,8 +47,9 @@ def print_run_detail(console: Console, detail: dict[str, Any]) -> None:
     versions = Table("version", "parent", "status", "iteration", "bullets", "scores", "note")
     for v in detail["versions"]:
         versions.add_row(str(v["number"]), str(v["parent"]), v["status"], str(v["iteration"]), str(v["bullets"]),
-                         str(v["scores"]), v["note"][:60])
+                         str({k: s for k, s in v["scores"].items() if k != "objectives"}), v["note"][:60])
     console.print(versions)
+    print_objectives(console, detail.get("objectives") or {})
     if detail["gate"]:
         gate = Table("candidate", "vs", "n", "diff", "interval", "accepted", "reason")
         for g in detail["gate"]:
@@ -63,6 +64,20 @@ def print_run_detail(console: Console, detail: dict[str, Any]) -> None:
     lm = detail["lm"]
     console.print(f"{detail['rollout_count']} rollouts stored; {int(lm['calls'])} LM calls, {int(lm['tokens']):,} "
                   f"tokens, {lm['lm_seconds']:.1f}s of model time", highlight=False)
+
+
+def print_objectives(console: Console, objectives: dict[str, Any]) -> None:
+    """Accuracy, prompt tokens, cost and latency per val rollout of each measured version; the objective frontier
+    (no other version more accurate, shorter and cheaper at once) marked."""
+    if not objectives.get("versions"):
+        return
+    front = set(objectives.get("frontier", []))
+    table = Table("version", "val accuracy", "prompt tokens", "cost / rollout", "latency / rollout",
+                  "objective frontier", title="objectives (per val rollout)")
+    for number, p in objectives["versions"].items():
+        table.add_row(number, f"{p['accuracy']:.3f}", f"{p['prompt_tokens']:.0f}", f"${p['cost_usd']:.6f}",
+                      f"{p['latency_s']:.2f}s", "yes" if int(number) in front else "")
+    console.print(table)
 
 
 def print_quality(console: Console, summary: dict[str, Any]) -> None:

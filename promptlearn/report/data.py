@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from promptlearn.history import playbook_at
+from promptlearn.history import objectives_of, playbook_at
 from promptlearn.judging import trust_table
 from promptlearn.playbook import Playbook
 from promptlearn.stats import mean_ci
@@ -49,6 +49,7 @@ def gather(store: Store, run_id: str) -> dict[str, Any]:
                                  if (c.code_verdict or c.verdict) == "fail").most_common(),
         "usage": _usage(store.call_usage(run.id), config.get("models", {})),
         "quality": _quality(store.quality(run.id), summary.get("learning", {})),
+        "objectives": objectives_of(versions),
     }
 
 

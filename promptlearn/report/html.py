@@ -36,6 +36,7 @@ def render(data: dict[str, Any]) -> str:
         usage_charts=[Markup(c) for c in usage_charts(data["usage"])],
         failure_chart=Markup(bar_list(data["failure_modes"], title="failure modes of critiqued failures")),
         difficulty_chart=Markup(difficulty_chart(data.get("quality", {}))),
+        objective_chart=Markup(objective_chart(data.get("objectives", {}))),
         style=Markup((HERE / "report.css").read_text(encoding="utf-8")),
         script=Markup((HERE / "report.js").read_text(encoding="utf-8")))
 
@@ -43,6 +44,30 @@ def render(data: dict[str, Any]) -> str:
 def difficulty_chart(quality: dict[str, Any]) -> str:
     hist = quality.get("difficulty")
     return bar_list(hist["buckets"], title="train examples by how often they were solved") if hist else ""
+
+
+def objective_chart(objectives: dict[str, Any]) -> str:
+    """Val accuracy against mean prompt tokens per rollout, one dot per measured version; the objective frontier
+    (optimize/objectives.py) drawn as a line through its versions."""
+    versions = objectives.get("versions") or {}
+    if not versions:
+        return ""
+    front = set(objectives.get("frontier", []))
+
+    def dot(number: str, p: dict[str, Any]) -> dict[str, Any]:
+        tip = (f"v{number}: accuracy {p['accuracy']:.3f}, {p['prompt_tokens']:.0f} prompt tokens, "
+               f"${p['cost_usd']:.6f}, {p['latency_s']:.2f}s per rollout")
+        return {"x": p["prompt_tokens"], "y": p["accuracy"], "tip": tip}
+
+    on = [dot(n, p) for n, p in versions.items() if int(n) in front]
+    off = [dot(n, p) for n, p in versions.items() if int(n) not in front]
+    xs = [p["prompt_tokens"] for p in versions.values()]
+    pad = max(1.0, (max(xs) - min(xs)) * 0.1)
+    series = [Series("objective frontier", COLORS["accepted"], on), Series("other versions", COLORS["train"], off,
+                                                                          line=False)]
+    return line_chart([s for s in series if s.points], title="objective frontier: val accuracy vs prompt tokens",
+                      x_label="mean prompt tokens per rollout", y_label="val accuracy",
+                      x_range=(max(0.0, min(xs) - pad), max(xs) + pad), y_range=(0.0, 1.0), integer_x=False)
 
 
 def _tip(split: str, p: dict[str, Any]) -> dict[str, Any]:
