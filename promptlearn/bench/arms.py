@@ -20,7 +20,8 @@ from typing import Any
 
 from promptlearn.bench.peers import CHECKPOINTS, gepa_arm, miprov2_arm
 from promptlearn.bench.task import ArmResult, BenchTask, Clock, score_on_test
-from promptlearn.config import RunConfig
+from promptlearn.config import RunConfig, validate
+from promptlearn.errors import ConfigError
 from promptlearn.evaluate import EvalResult
 from promptlearn.lm import LM
 from promptlearn.optimize import OptimizeResult, optimize
@@ -101,10 +102,22 @@ def loop_arm_stored(task: BenchTask, arm: str, budget: int) -> bool:
 
 def stored_run(store: Store, config: RunConfig) -> str | None:
     """The newest optimize run of this exact config: resuming it replays what is stored (a finished run makes
-    no LM call; a stopped one goes on), where a new run would ask the rewriter about new rollout ids."""
+    no LM call; a stopped one goes on), where a new run would ask the rewriter about new rollout ids. A run stored
+    before a config field was added is the same config when it validates to this one (the new field's default
+    leaves the run's behaviour as it was)."""
     wanted = json.dumps(config.model_dump(mode="json"), sort_keys=True)
-    runs = [r for r in store.list_runs(limit=100_000) if r.kind == "optimize" and r.config_json == wanted]
-    return runs[0].id if runs else None
+    for run in store.list_runs(limit=100_000):
+        if run.kind == "optimize" and run.name == config.name and (
+                run.config_json == wanted or _validates_to(run.config_json, config)):
+            return run.id
+    return None
+
+
+def _validates_to(stored: str, config: RunConfig) -> bool:
+    try:
+        return validate(json.loads(stored), source="stored run") == config
+    except ConfigError:
+        return False
 
 
 def from_optimize(arm: str, task: BenchTask, budget: int, result: OptimizeResult, wall_s: float) -> ArmResult:
