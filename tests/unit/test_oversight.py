@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from promptlearn import optimize
+from promptlearn.errors import ConfigError
 from promptlearn.lm import LMRequest
 from promptlearn.optimize.objectives import dominates, objective_front, weighted
 from promptlearn.playbook import Playbook
@@ -147,3 +150,24 @@ def test_objective_frontier_and_weights() -> None:
     assert weighted(a, {"accuracy": 1.0}) > weighted(b, {"accuracy": 1.0})
     frugal = {"accuracy": 1.0, "prompt_tokens": 0.001}
     assert weighted(a, frugal) < weighted(b, frugal)
+
+
+def test_objective_weights_pick_the_shorter_of_two_equally_good_candidates(tmp_path: Path) -> None:
+    long_one = adds(GOOD_RULE, "Be polite to the customer in every reply, whatever the ticket is about.")
+    two = {"budget": {"max_iterations": 1}, "learn": {"candidates": 2, "validate_top": 2}}
+    by_gain = optimize(config(tmp_path, **two), store=Store(str(tmp_path / "a.sqlite")),
+                       lm=world([long_one, add(GOOD_RULE)]))
+    assert len(by_gain.final.bullets) == 2  # equal gains: the first validated is kept
+    weighed = optimize(config(tmp_path, **two, objective={"weights": {"accuracy": 1.0, "prompt_tokens": 0.01}}),
+                       store=Store(str(tmp_path / "b.sqlite")), lm=world([long_one, add(GOOD_RULE)]))
+    assert [b.text for b in weighed.final.bullets] == [GOOD_RULE]  # as accurate, fewer prompt tokens
+    points = weighed.summary()["objectives"]["versions"]
+    assert points["1"]["accuracy"] == points["2"]["accuracy"] and points["2"]["prompt_tokens"] < points["1"][
+        "prompt_tokens"]
+
+
+def test_latency_cannot_be_weighed_and_expiry_needs_a_margin(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="objective.weights"):
+        config(tmp_path, objective={"weights": {"latency_s": 1.0}})
+    with pytest.raises(ConfigError, match="learn.expire_after needs gate.noninferiority_margin"):
+        config(tmp_path, learn={"expire_after": 2})
