@@ -26,6 +26,10 @@ def print_optimize_result(console: Console, result: Any, store: Any) -> None:
     calls = ", ".join(f"{role} {int(s['calls'])}" for role, s in spend.items())
     console.print(f"LM calls: {calls}; tokens {tokens:,}")
     print_quality(console, result.summary())
+    if store.get_run(result.run_id).status == "review":  # gate.review: stopped on a candidate that passed
+        console.print(f"[yellow]waiting for review[/]: promptlearn review {result.run_id}, then promptlearn "
+                      f"optimize --resume {result.run_id}", highlight=False)
+        return
     if not result.final.bullets:
         console.print("no rule passed the gate: the seed prompt stays.")
         return

@@ -65,3 +65,19 @@ def test_review_edit_checks_the_bullet_and_the_resumed_run_validates_it(tmp_path
     assert edited.exit_code == 0 and "v1 edited (validated again on resume)" in edited.output
     done = optimize(resume=run_id, store=store, lm=world([]))
     assert [b.text for b in done.final.bullets] == [text] and done.final_version == 2
+
+
+def test_the_optimize_summary_of_a_paused_run_says_what_to_review(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from promptlearn.cli.show import print_optimize_result
+
+    db = str(tmp_path / "db.sqlite")
+    store = Store(db)
+    cfg = config(tmp_path, budget={"max_iterations": 1}, gate={"review": True})
+    result = optimize(cfg, store=store, lm=world([add(GOOD_RULE)]))
+    console = Console(record=True, width=200)
+    print_optimize_result(console, result, store)
+    text = console.export_text()
+    assert f"waiting for review: promptlearn review {result.run_id}, then promptlearn optimize --resume" in text
+    assert "no rule passed the gate" not in text
