@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test test-fast stress lint bench bench-learn bench-learn-1.5b bench-bbh-choice bench-judge bench-quality bench-compare install lock clean
+.PHONY: demo test test-fast stress lint bench bench-learn bench-learn-1.5b bench-bbh-choice bench-judge bench-quality bench-compare bfcl bench-tools install lock clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -82,6 +82,18 @@ bench-bbh-choice: install
 # Does the judge's verdict agree with the code scorer's? Balanced seed rollouts stored by bench-learn.
 bench-judge: install
 	$(BIN)/python -m benchmarks.judge_trust --db runs/out/learn.db
+
+# bfcl-eval's own virtualenv (its pins, numpy 1.x among them, do not fit our lock): bfcl-eval and the five
+# packages its checker imports, pinned with hashes (promptlearn/data/bfcl.py), plus its three categories as JSONL.
+# Made on first use anyway; this makes it ahead of time.
+bfcl: install
+	$(BIN)/python -c "from promptlearn.data import bfcl; [bfcl.dataset_file(c) for c in ('simple_python', 'multiple', 'irrelevance')]; print(bfcl.home())"
+
+# Function calling (issue #20): BFCL simple_python, multiple and irrelevance; seed vs promptlearn vs GEPA.
+bench-tools: install bfcl
+	$(BIN)/promptlearn models pull qwen2.5-0.5b
+	$(BIN)/promptlearn models pull qwen2.5-1.5b
+	$(BIN)/promptlearn bench --preset tools --db runs/out/tools.db
 
 # Slower studies, each about 20-30 minutes on 2 cores: learning-quality options off/on (issue #10), and prompt
 # learning against GRPO+LoRA at a matched budget (issue #6, needs the rl extra).

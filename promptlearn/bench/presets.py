@@ -109,7 +109,8 @@ PRESETS: dict[str, BenchPreset] = {
 
 TOOLS_MODELS = CPU_MODELS.model_copy(update={"task_max_tokens": 128})  # a call with its arguments is longer
 TOOLS_SEED_PROMPT = "You can call these functions."
-TOOLS_LEARN = {**CPU_LEARN, "budget.max_iterations": 4}
+# No worked examples: a demonstration is a (user, assistant text) turn, and a call is not text.
+TOOLS_LEARN = {**CPU_LEARN, "budget.max_iterations": 4, "learn.worked_examples": 0}
 
 
 def bfcl_task(category: str, train: int = 20, val: int = 20, test: int = 40) -> BenchTask:
