@@ -54,7 +54,16 @@ def fingerprint_inputs(task: BenchTask, arm: str, budget: int) -> dict[str, Any]
             "system_prompt": task.system_prompt, "scorer": getattr(scorer, "name", str(task.scorer)),
             "splits": ids, "task_model": _model_digest(models.task), "reflection_model": _model_digest(models.rewriter),
             "task_max_tokens": models.task_max_tokens, "reflection_max_tokens": task.reflection_max_tokens,
-            "libraries": {p: _version(p) for p in LIBRARIES}}
+            "libraries": {p: _version(p) for p in LIBRARIES}, **_tools_digest(splits)}
+
+
+def _tools_digest(splits: Any) -> dict[str, str]:
+    """A tool task's tools and checker metadata are inputs too; a task without tools keeps its fingerprint."""
+    examples = [e for part in ("train", "val", "test") for e in getattr(splits, part).examples]
+    if not any(e.tools is not None for e in examples):
+        return {}
+    blob = json.dumps([e.metadata for e in examples], sort_keys=True, ensure_ascii=False, default=str)
+    return {"tools": hashlib.sha256(blob.encode()).hexdigest()[:16]}
 
 
 def fingerprint(inputs: dict[str, Any]) -> str:

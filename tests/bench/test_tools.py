@@ -110,3 +110,19 @@ def test_a_plain_task_config_is_unchanged_by_the_columns_field(tmp_path: Path) -
     assert plain.config("a", 5) == BenchTask(dataset="x.jsonl", columns={}).config("a", 5)
     tools_dump = BenchTask(dataset="x.jsonl", columns={"metadata": ["tools"]}).config("a", 5).dataset
     assert tools_dump.metadata == ["tools"]
+
+
+def test_a_peers_fingerprint_covers_the_tools_and_a_plain_tasks_is_unchanged(tool_task: BenchTask,
+                                                                              tmp_path: Path) -> None:
+    from promptlearn.bench.peer_cache import fingerprint_inputs
+    from tests.bench.fakes import make_task
+
+    first = fingerprint_inputs(tool_task, "gepa", 30)
+    rows = [json.loads(line) for line in Path(tool_task.dataset).read_text().splitlines()]
+    for row in rows:
+        row["tools"][0]["function"]["description"] = "The weather, now."
+    Path(tool_task.dataset).write_text("".join(json.dumps(r) + "\n" for r in rows))
+    second = fingerprint_inputs(tool_task, "gepa", 30)
+    assert "tools" in first and first["tools"] != second["tools"] and first["splits"] == second["splits"]
+    (tmp_path / "plain").mkdir()
+    assert "tools" not in fingerprint_inputs(make_task(tmp_path / "plain"), "gepa", 30)

@@ -71,3 +71,22 @@ def test_a_bfcl_rollout_with_the_embedded_model_is_scored(simple_python: list[di
     [result] = runner.run("You can call these functions.", [example], 0, "test")
     assert read_reply(result.output) is not None and result.error is None
     assert result.score == 1.0 or kind_of(result.reason) is not None, result.reason
+
+
+@pytest.mark.parametrize("category", ["simple_python", "multiple"])
+def test_the_reference_answers_pass_the_checker_under_the_names_the_tools_offer(category: str) -> None:
+    """bfcl-eval's converted tools, our call shape and its checker fit together: each entry's first acceptable
+    values, called by the name the tools offer ("." written "_"), pass (entries with dict arguments aside)."""
+    rows = [json.loads(line) for line in bfcl.dataset_file(category).read_text(encoding="utf-8").splitlines()[:30]]
+    items = []
+    for row in rows:
+        [(name, args)] = json.loads(row["target"])[0].items()
+        if any(isinstance(v[0], dict) for v in args.values() if v):
+            continue
+        offered = {t["function"]["name"] for t in row["tools"]}
+        assert name.replace(".", "_") in offered
+        call = {"name": name.replace(".", "_"), "arguments": {k: v[0] for k, v in args.items() if v and v[0] != ""}}
+        items.append({"category": category, "functions": row["functions"], "answer": row["target"], "calls": [call]})
+    assert len(items) >= 25 and all(v["valid"] for v in bfcl.check(items))
+    irrelevant = [{**item, "category": "irrelevance", "answer": "[]"} for item in items[:2]]
+    assert [v["error_type"] for v in bfcl.check(irrelevant)] == ["irrelevance_error:decoder_success"] * 2
