@@ -58,7 +58,9 @@ def create_app(store: Store, token: str | None = None) -> FastAPI:
 
     @app.exception_handler(PromptlearnError)
     async def _friendly(_request: Request, exc: PromptlearnError) -> HTMLResponse:
-        return _page("error", f"<p class='error'>{escape(str(exc))}</p>")
+        page = _page("error", f"<p class='error'>{escape(str(exc))}</p>")
+        page.status_code = 400
+        return page
 
     @app.get("/", response_class=HTMLResponse)
     def runs() -> HTMLResponse:

@@ -44,3 +44,20 @@ def test_off_loopback_a_decision_needs_the_token(tmp_path: Path) -> None:
 def test_loopback_hosts() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("example.org")
+
+
+def test_an_edit_from_the_page_is_stored_for_the_resumed_run(tmp_path: Path) -> None:
+    store, run_id, _db = paused_run(tmp_path)
+    client = TestClient(create_app(store))
+    [item] = client.get(f"/api/runs/{run_id}/pending").json()
+    [bullet] = item["bullets"]
+    assert f"value='{bullet['id']}'" in client.get(f"/runs/{run_id}").text  # the page's edit form for it
+    missing = client.post(f"/runs/{run_id}/versions/1/decision", data={"decision": "edit", "bullet_id": "x-1"})
+    assert missing.status_code == 400 and "v1 has no bullet &#x27;x-1&#x27;" in missing.text
+    assert store.get_version(run_id, 1).status == "pending"  # type: ignore[union-attr]
+    client.post(f"/runs/{run_id}/versions/1/decision",
+                data={"decision": "edit", "bullet_id": bullet["id"], "text": "Answer with the bare label only!"})
+    [decision] = store.review_decisions(run_id)
+    assert (decision.decision, decision.bullet_id, decision.text) == ("edit", bullet["id"],
+                                                                        "Answer with the bare label only!")
+    assert store.get_version(run_id, 1).status == "edited"  # type: ignore[union-attr]
