@@ -7,9 +7,11 @@ llama.cpp contexts are not thread-safe and DSPy optimizers call from threads.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from promptlearn.errors import ModelError
@@ -72,10 +74,12 @@ def raw_chat(name: str, request: LMRequest) -> dict[str, Any]:
     }
     if request.stop:
         kwargs["stop"] = list(request.stop)
-    if request.tools is not None:
+    if request.tools is not None and template_renders_tools(llm, models.spec(name).chat_format):
         # The model's own chat template renders the tools (Qwen2.5: a <tools> block in the system turn) and the
         # model answers with <tool_call> blocks or plain text: no grammar forces a call, so "no call" stays open.
         kwargs["tools"] = list(request.tools)
+    elif request.tools is not None:  # a template without tools would drop them: the same block, written here
+        kwargs["messages"] = messages_with_tools(kwargs["messages"], request.tools)
     if request.json_schema is not None:
         # llama.cpp compiles the schema to a grammar: the reply is valid JSON of that shape by construction.
         kwargs["response_format"] = {"type": "json_object", "schema": request.json_schema}
@@ -116,3 +120,24 @@ def tool_reply(content: str, parsed_calls: Any) -> ToolReply:
     if parsed_calls:
         return from_openai(content, parsed_calls)
     return from_tagged_text(content)
+
+
+TOOLS_BLOCK = (
+    "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with "
+    "function signatures within <tools></tools> XML tags:\n<tools>\n{tools}\n</tools>\n\nFor each function call, "
+    "return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n"
+    '{{"name": <function-name>, "arguments": <args-json-object>}}\n</tool_call>')
+
+
+def template_renders_tools(llm: Any, chat_format: str | None) -> bool:
+    """Whether the model's own (GGUF) chat template takes `tools`; a named chat_format does not."""
+    template = (getattr(llm, "metadata", None) or {}).get("tokenizer.chat_template") or ""
+    return chat_format is None and "tools" in template
+
+
+def messages_with_tools(messages: list[dict[str, str]], tools: Sequence[dict[str, Any]]) -> list[dict[str, str]]:
+    """The tools in the system turn, in the Hermes / Qwen format (what such a template would have written)."""
+    block = TOOLS_BLOCK.format(tools="\n".join(json.dumps(t, ensure_ascii=False) for t in tools))
+    if messages and messages[0]["role"] == "system":
+        return [{"role": "system", "content": messages[0]["content"] + block}, *messages[1:]]
+    return [{"role": "system", "content": block.lstrip()}, *messages]

@@ -188,3 +188,18 @@ def test_the_gates_collapse_check_sees_right_no_calls_as_targets_and_wrong_ones_
     wrong = [scorer(no_call, e).parsed for e in simple]
     assert label_collapse(right, [e.target for e in irrelevance], 0.9) is None
     assert "collapsed onto '(no call)'" in str(label_collapse(wrong, [e.target for e in simple], 0.9))
+
+
+def test_a_chat_template_without_tools_gets_them_in_the_system_turn() -> None:
+    from promptlearn.lm.local import messages_with_tools, template_renders_tools
+
+    qwen = SimpleNamespace(metadata={"tokenizer.chat_template": "{%- if tools %}<tools>{% endif %}"})
+    plain = SimpleNamespace(metadata={"tokenizer.chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}"})
+    assert template_renders_tools(qwen, None) and not template_renders_tools(plain, None)
+    assert not template_renders_tools(qwen, "chatml")  # a named chat format ignores tools
+    messages = [{"role": "system", "content": "Sys."}, {"role": "user", "content": "Weather?"}]
+    written = messages_with_tools(messages, [WEATHER])
+    assert written[0]["content"].startswith("Sys.\n\n# Tools") and json.dumps(WEATHER) in written[0]["content"]
+    assert '{"name": <function-name>, "arguments": <args-json-object>}' in written[0]["content"]
+    assert written[1:] == messages[1:] and messages[0]["content"] == "Sys."
+    assert messages_with_tools(messages[1:], [WEATHER])[0]["content"].startswith("# Tools")
