@@ -21,6 +21,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ CATEGORIES = ("simple_python", "multiple", "parallel", "parallel_multiple", "irr
               "live_multiple", "live_parallel", "live_parallel_multiple", "live_irrelevance")
 METADATA = ["tools", "functions", "category"]  # the dataset columns a bfcl: task keeps (see DatasetConfig)
 RUNNER = Path(__file__).with_name("bfcl_runner.py")
+_building = threading.Lock()
 _TREE_SITTER_WHEELS = {  # tree-sitter 0.21.3 has one wheel per CPython version (x86-64 manylinux)
     "cp310": "84eedb06615461b9e2847be7c47b9c5f2195d7d66d31b33c0a227eff4e0a0199",
     "cp311": "fabc7182f6083269ce3cfcad202fe01516aa80df64573b390af6cd853e8444a1",
@@ -71,20 +73,26 @@ def ensure_venv() -> Path:
     python = venv_python()
     if python.exists():
         return python
-    root = home()
-    root.mkdir(parents=True, exist_ok=True)
-    building = root / f"venv.building-{os.getpid()}"
-    shutil.rmtree(building, ignore_errors=True)
-    try:
-        _run([sys.executable, "-m", "venv", str(building)], "create bfcl-eval's virtualenv")
-        reqs = building / "requirements.txt"
-        reqs.write_text(requirements_text())
-        _run([str(building / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-              "--no-deps", "--only-binary=:all:", "--require-hashes", "-r", str(reqs)], "install bfcl-eval")
-        if not python.exists():
-            building.rename(root / "venv")
-    finally:
+    with _building:  # threads of one process wait for one build; other processes build aside, first one wins
+        if python.exists():
+            return python
+        root = home()
+        root.mkdir(parents=True, exist_ok=True)
+        building = root / f"venv.building-{os.getpid()}"
         shutil.rmtree(building, ignore_errors=True)
+        try:
+            _run([sys.executable, "-m", "venv", str(building)], "create bfcl-eval's virtualenv")
+            reqs = building / "requirements.txt"
+            reqs.write_text(requirements_text())
+            _run([str(building / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                  "--no-deps", "--only-binary=:all:", "--require-hashes", "-r", str(reqs)], "install bfcl-eval")
+            try:
+                building.rename(root / "venv")
+            except OSError:
+                if not python.exists():  # not another process's finished build: a real failure
+                    raise
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
     return python
 
 
@@ -109,7 +117,7 @@ def dataset_file(category: str) -> Path:
     if not path.exists():
         text = runner(["dataset", category])
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".partial")
+        partial = path.with_suffix(f".partial-{os.getpid()}-{threading.get_ident()}")
         partial.write_text(text, encoding="utf-8")
         partial.replace(path)
     return path

@@ -90,3 +90,16 @@ def test_the_reference_answers_pass_the_checker_under_the_names_the_tools_offer(
     assert len(items) >= 25 and all(v["valid"] for v in bfcl.check(items))
     irrelevant = [{**item, "category": "irrelevance", "answer": "[]"} for item in items[:2]]
     assert [v["error_type"] for v in bfcl.check(irrelevant)] == ["irrelevance_error:decoder_success"] * 2
+
+
+def test_bfcl_evals_virtualenv_is_made_once_from_pinned_hashed_wheels(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setenv("PROMPTLEARN_BFCL_HOME", str(tmp_path / "bfcl"))
+    lines = bfcl.requirements_text().splitlines()
+    assert len(lines) == len(bfcl.REQUIREMENTS) and all("==" in line and "--hash=sha256:" in line for line in lines)
+    with ThreadPoolExecutor(2) as pool:  # two scorers starting at once share one build
+        pythons = list(pool.map(lambda _: bfcl.ensure_venv(), range(2)))
+    assert pythons[0] == pythons[1] == tmp_path / "bfcl" / "venv" / "bin" / "python"
+    assert sorted(p.name for p in (tmp_path / "bfcl").iterdir()) == ["venv"]  # no build folder left behind
+    assert bfcl.check([{"category": "irrelevance", "functions": [], "answer": "[]", "calls": []}])[0]["valid"]
