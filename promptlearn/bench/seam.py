@@ -8,6 +8,7 @@ DSPy's own cache stays off (`cache=False`): our store is the only cache, keyed b
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -15,9 +16,10 @@ from typing import Any
 
 from promptlearn.lm.base import LM, LMRequest
 from promptlearn.optimize.budget import Meter, MeteredLM
-from promptlearn.toolcalls import Tools
+from promptlearn.toolcalls import ToolReply, Tools, from_tagged_text, read_reply
 
 OVER_BUDGET = "(rollout budget spent)"
+_MARKERS = re.compile(r"\[\[ ## \w+ ## \]\]")  # DSPy's ChatAdapter field markers
 ToolsFor = Callable[[str], Tools | None]  # a request's last user message -> the tools of the example it asks about
 
 
@@ -97,7 +99,7 @@ class SeamEngine:
                     self._in_flight -= 1
             if reply.error:
                 raise RuntimeError(f"{self.model}: {reply.error}")
-            text = reply.text if ours.tools is None else f"[[ ## answer ## ]]\n{reply.text}\n\n[[ ## completed ## ]]"
+            text = reply.text if ours.tools is None else answer_field(reply.text)
             usage = Usage(input_tokens=reply.usage.prompt_tokens, output_tokens=reply.usage.completion_tokens)
         return Response(id=None, model=self.model, message=Message.assistant([TextPart(text)]),
                         finish_reason="stop", usage=usage)
@@ -114,6 +116,18 @@ class SeamEngine:
 
     def close(self) -> None:
         pass
+
+
+def answer_field(text: str) -> str:
+    """A tool reply as the program's answer field. Calls the model wrote as text inside DSPy's field markers
+    count as calls, by the rule the embedded model's replies follow (a reply that is nothing but call JSON)."""
+    reply = read_reply(text)
+    if reply is not None and not reply.calls:
+        inner = _MARKERS.sub("", reply.content)
+        written = from_tagged_text(inner)
+        if written.calls:
+            text = ToolReply("", written.calls).as_text()
+    return f"[[ ## answer ## ]]\n{text}\n\n[[ ## completed ## ]]"
 
 
 def dspy_lm(engine: SeamEngine) -> Any:

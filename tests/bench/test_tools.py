@@ -126,3 +126,19 @@ def test_a_peers_fingerprint_covers_the_tools_and_a_plain_tasks_is_unchanged(too
     assert "tools" in first and first["tools"] != second["tools"] and first["splits"] == second["splits"]
     (tmp_path / "plain").mkdir()
     assert "tools" not in fingerprint_inputs(make_task(tmp_path / "plain"), "gepa", 30)
+
+
+def test_gepas_answer_field_holds_the_calls_and_calls_written_as_text_count() -> None:
+    from promptlearn.bench.seam import answer_field
+    from promptlearn.toolcalls import read_reply
+
+    def field(text: str) -> str:
+        return answer_field(text).split("[[ ## answer ## ]]\n", 1)[1].split("\n\n[[ ## completed ## ]]", 1)[0]
+
+    called = ToolReply("", (ToolCall("get_weather", {"city": "Oslo"}),))
+    assert read_reply(field(called.as_text())) == called
+    written = ToolReply('[[ ## answer ## ]]\n{"name": "get_weather", "arguments": {"city": "Oslo"}}\n'
+                        "[[ ## completed ## ]]")
+    assert read_reply(field(written.as_text())) == called  # the same rule as the embedded model's bare JSON
+    prose = ToolReply("[[ ## answer ## ]]\nIt is sunny in Oslo.")
+    assert read_reply(field(prose.as_text())) == prose
