@@ -154,6 +154,11 @@ def load_dataset(
     """Load a .jsonl/.csv file, a bundled dataset by name ("support_triage") or a shared task ("bbh:navigate")."""
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit <= 0):
         raise ConfigError(f"limit must be a positive integer, got {limit!r}")
+    if isinstance(path_or_name, str) and path_or_name.startswith("bfcl:"):
+        # A BFCL category is useless without its tools and checker columns: they come with it unless asked otherwise.
+        from promptlearn.data.bfcl import METADATA
+
+        metadata, id = metadata or list(METADATA), id or "id"
     path, default_name = locate_dataset(path_or_name)
     if not path.is_file():
         raise DatasetError(f"dataset file not found: {path}")

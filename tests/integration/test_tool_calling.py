@@ -103,3 +103,12 @@ def test_bfcl_evals_virtualenv_is_made_once_from_pinned_hashed_wheels(tmp_path, 
     assert pythons[0] == pythons[1] == tmp_path / "bfcl" / "venv" / "bin" / "python"
     assert sorted(p.name for p in (tmp_path / "bfcl").iterdir()) == ["venv"]  # no build folder left behind
     assert bfcl.check([{"category": "irrelevance", "functions": [], "answer": "[]", "calls": []}])[0]["valid"]
+
+
+def test_a_bfcl_category_loads_with_its_tools_ids_and_checker_columns() -> None:
+    from promptlearn.data import default_scorer_for, load_dataset
+
+    dataset = load_dataset("bfcl:irrelevance", limit=3)
+    assert [e.id for e in dataset] == ["irrelevance_0", "irrelevance_1", "irrelevance_2"]
+    assert all(e.tools and e.target == "[]" and e.metadata["category"] == "irrelevance" for e in dataset)
+    assert isinstance(default_scorer_for(dataset), BfclCalls)

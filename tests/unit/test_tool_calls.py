@@ -203,3 +203,12 @@ def test_a_chat_template_without_tools_gets_them_in_the_system_turn() -> None:
     assert '{"name": <function-name>, "arguments": <args-json-object>}' in written[0]["content"]
     assert written[1:] == messages[1:] and messages[0]["content"] == "Sys."
     assert messages_with_tools(messages[1:], [WEATHER])[0]["content"].startswith("# Tools")
+
+
+def test_auto_picks_the_bfcl_scorer_only_for_examples_with_tools_and_checker_columns() -> None:
+    from promptlearn.data import Dataset, default_scorer_for
+
+    tools = Dataset("t", (tool_example(), tool_example("[]", "irrelevance")), "x")
+    assert isinstance(default_scorer_for(tools), BfclCalls)
+    half = Dataset("h", (tool_example(), Example("p", "hi", "[]", {"tools": [WEATHER]})), "x")
+    assert not isinstance(default_scorer_for(half), BfclCalls)

@@ -102,8 +102,11 @@ def _import_function(spec: str, target: str) -> Callable[..., Any]:
 
 
 def default_scorer_for(dataset: Dataset) -> Scorer:
-    """choice for "(X)" or yes/no/true/false targets, numeric when every target is a number, else exact."""
+    """bfcl when every example carries tools and BFCL's checker columns; choice for "(X)" or yes/no/true/false
+    targets, numeric when every target is a number, else exact."""
     targets = [example.target for example in dataset]
+    if targets and all(e.tools is not None and {"functions", "category"} <= set(e.metadata) for e in dataset):
+        return BfclCalls()
     if targets and all(choice_target(t) is not None for t in targets):
         return MultipleChoice()
     if targets and all(parse_number(t) is not None for t in targets):
