@@ -1,4 +1,5 @@
-"""CLI commands for learning from production: `traces import FILE`, `traces list`, and `learn --online`.
+"""CLI commands for learning from production: `traces import FILE`, `traces pull` / `traces push` (a running Phoenix
+server), `traces list`, and `learn --online`.
 
 `register(app)` adds them to the main app.
 """
@@ -56,18 +57,87 @@ def traces_import(
         emit_json([r.as_dict() for r in reports])
         return
     for r in reports:
-        skipped = f", skipped {sum(r.skipped.values())} spans ({', '.join(sorted(r.skipped))})" if r.skipped else ""
-        console.print(f"{escape(r.file)}: added {r.added} to stream '{escape(r.stream)}', {r.duplicates} already "
-                      f"there{skipped}; {r.with_feedback} with feedback, {r.corrections} corrections", highlight=False,
-                      soft_wrap=True)
-        if r.scrubbed:
-            console.print("  scrubbed: " + ", ".join(f"{k} {v}" for k, v in sorted(r.scrubbed.items())))
-        if r.malformed:
-            err.print(f"[yellow]{len(r.malformed)} malformed[/] (not imported):", highlight=False)
-            for bad in r.malformed[:20]:
-                err.print(f"  {escape(str(bad))}", highlight=False, soft_wrap=True)
-            if len(r.malformed) > 20:
-                err.print(f"  ... and {len(r.malformed) - 20} more (--json lists all)")
+        _print_report(r)
+
+
+PhoenixOption = typer.Option("http://127.0.0.1:6006", "--phoenix", envvar="PHOENIX_ENDPOINT",
+                             help="the Phoenix server's URL (PHOENIX_API_KEY is sent when set)")
+
+
+def _print_report(r: Any) -> None:
+    skipped = f", skipped {sum(r.skipped.values())} spans ({', '.join(sorted(r.skipped))})" if r.skipped else ""
+    console.print(f"{escape(r.file)}: added {r.added} to stream '{escape(r.stream)}', {r.duplicates} already "
+                  f"there{skipped}; {r.with_feedback} with feedback, {r.corrections} corrections", highlight=False,
+                  soft_wrap=True)
+    if r.scrubbed:
+        console.print("  scrubbed: " + ", ".join(f"{k} {v}" for k, v in sorted(r.scrubbed.items())))
+    if r.malformed:
+        err.print(f"[yellow]{len(r.malformed)} malformed[/] (not imported):", highlight=False)
+        for bad in r.malformed[:20]:
+            err.print(f"  {escape(str(bad))}", highlight=False, soft_wrap=True)
+        if len(r.malformed) > 20:
+            err.print(f"  ... and {len(r.malformed) - 20} more (--json lists all)")
+
+
+@traces_app.command("pull")
+@friendly
+def traces_pull(
+    url: str = PhoenixOption,
+    project: str = typer.Option("default", "--project", help="the Phoenix project whose spans are read"),
+    limit: int = typer.Option(10_000, "--limit", min=1, help="read at most this many spans (the newest)"),
+    stream: str | None = typer.Option(None, "--stream", help="the stream to import into (traces.stream)"),
+    config_file: Path | None = ConfigOption,
+    sets: list[str] | None = set_option("traces.privacy.scrub=false"),
+    db: str | None = DbOption,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Import the spans of a running Phoenix server's project with their annotations (user feedback), as `traces
+    import` imports a span file: scrubbed first, each span once (pulling again adds only new spans). Needs the
+    phoenix extra: pip install 'promptlearn[phoenix]'."""
+    from promptlearn.traces.phoenix import pull_traces
+
+    cfg = _config(config_file, sets, stream)
+    report = pull_traces(open_store(db), url, project, cfg.traces, limit=limit)
+    if as_json:
+        emit_json(report.as_dict())
+    else:
+        _print_report(report)
+
+
+@traces_app.command("push")
+@friendly
+def traces_push(
+    ref: str = typer.Argument(..., metavar="RUN[@VERSION]", help="a run (its final playbook) or RUN@VERSION"),
+    prompt: str = typer.Option(..., "--prompt", help="the Phoenix prompt to add a version to (created if new)"),
+    url: str = PhoenixOption,
+    model_name: str | None = typer.Option(None, "--model-name", help="the model the version is for (default: the "
+                                          "run's task model)"),
+    db: str | None = DbOption,
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Write a tuned playbook back to Phoenix as a new version of a prompt (one system message, the `prompt`
+    export); nothing is written when the prompt's newest version already says the same."""
+    import json
+
+    from promptlearn.export import export_playbook
+    from promptlearn.export.refs import resolve
+    from promptlearn.traces.phoenix import push_prompt
+
+    store = open_store(db)
+    resolved = resolve(store, ref)
+    text = export_playbook(store, ref, "prompt")
+    config = json.loads(resolved.run.config_json)
+    models = config.get("models") if isinstance(config.get("models"), dict) else {}
+    model = model_name or str(models.get("task") or config.get("model") or "unknown")
+    pushed = push_prompt(url, prompt, text, model, description=f"promptlearn {resolved.label}",
+                         metadata={"promptlearn_run": resolved.run.id})
+    if as_json:
+        emit_json({"prompt": pushed.prompt, "version_id": pushed.version_id, "created": pushed.created,
+                   "ref": resolved.label, "model": model})
+        return
+    what = "added version" if pushed.created else "unchanged: its newest version already is"
+    console.print(f"Phoenix prompt '{escape(prompt)}' {what} {pushed.version_id} ({escape(resolved.label)}, "
+                  f"model {escape(model)})", highlight=False, soft_wrap=True)
 
 
 @traces_app.command("list")

@@ -296,6 +296,14 @@ def _from_span(span: dict[str, Any], where: str, cfg: TracesConfig,
     return Trace(f"span:{span_id}", text_input, output, annotation_feedback(notes, cfg), where, metadata)
 
 
+def from_phoenix_span(span: Any, where: str, cfg: TracesConfig, notes: list[dict[str, Any]]) -> Trace | Skipped:
+    """One span as Phoenix's REST API returns it (`{context, span_kind, attributes}`), with the annotations it
+    holds; raises `Bad` naming the field when the span cannot be read."""
+    parsed = _openinference_span(span)
+    span_id = parsed["span_id"]
+    return _from_span(parsed, where, cfg, {span_id: notes} if isinstance(span_id, str) else {})
+
+
 def annotation_feedback(annotations: list[Any], cfg: TracesConfig) -> Feedback:
     """Phoenix span annotations (`{name, annotator_kind, result: {label, score, explanation}}`, or flat) as user
     feedback: one named `correction` gives the corrected output; the others give the score, the label and the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -64,10 +65,16 @@ def import_traces(store: Store, path: Path, cfg: TracesConfig, fmt: str = "auto"
         raise DatasetError(f"trace file not found: {path}")
     if annotations is not None and not annotations.exists():
         raise DatasetError(f"annotation file not found: {annotations}")
-    report = ImportReport(str(path), stream or cfg.stream)
+    return store_items(store, read_traces(path, cfg, fmt, annotations), cfg, ImportReport(str(path),
+                                                                                          stream or cfg.stream))
+
+
+def store_items(store: Store, items: Iterable[Trace | Malformed | Skipped], cfg: TracesConfig,
+                report: ImportReport) -> ImportReport:
+    """Scrub and store the traces among `items` (new ones only, by key) and count the rest in `report`."""
     scrub = scrubber(cfg.privacy)
     clean: list[Trace] = []
-    for item in read_traces(path, cfg, fmt, annotations):
+    for item in items:
         if isinstance(item, Malformed):
             report.malformed.append(item)
         elif isinstance(item, Skipped):
