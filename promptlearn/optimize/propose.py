@@ -134,6 +134,8 @@ class Proposer:
 
     def _examples(self, iteration: int, current: Playbook, current_no: int,
                   results: Sequence[RolloutResult]) -> Proposed | None:
+        if any(e.tools is not None for e in self.train.examples):
+            return None  # a worked example is a (user, assistant text) turn, and a tool call is not text
         base = with_examples_section(current)
         failed = [r for r in results if not r.correct]
         picked = worked_examples(base, failed, self.train.examples, self.learn.worked_examples,
