@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test test-fast stress lint bench bench-learn bench-learn-1.5b bench-bbh-choice bench-judge bench-quality bench-compare bfcl bench-tools install lock clean
+.PHONY: demo test test-fast phoenix-venv stress lint bench bench-learn bench-learn-1.5b bench-bbh-choice bench-judge bench-quality bench-compare bfcl bench-tools install lock clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -25,6 +25,16 @@ $(VENV)/.installed-rl: $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[rl]'
 	touch $@
 
+# The phoenix extra (arize-phoenix-client, pinned in pyproject.toml) for `traces pull` / `traces push`.
+$(VENV)/.installed-phoenix: $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[phoenix]'
+	touch $@
+
+# The Phoenix server's own virtualenv (arize-phoenix pins openai 3.x, which our lock cannot share), every package
+# pinned in tests/integration/phoenix-requirements.txt; the Phoenix integration test makes it on first use anyway.
+phoenix-venv: install
+	nice -n 19 $(BIN)/python -m tests.integration.phoenix_venv
+
 install: $(VENV)/.installed
 
 demo: install
@@ -35,7 +45,7 @@ demo: install
 	$(BIN)/promptlearn report latest --out out/demo-report.html
 	@echo "report: open out/demo-report.html in a browser"
 
-test: install $(VENV)/.installed-rl
+test: install $(VENV)/.installed-rl $(VENV)/.installed-phoenix
 	$(BIN)/promptlearn models pull smollm2-135m
 	$(BIN)/pytest -q
 
