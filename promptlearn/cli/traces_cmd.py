@@ -44,7 +44,8 @@ def traces_import(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Import recorded calls with their feedback; secrets and personal data are scrubbed first. Importing the same
-    file again adds nothing; a malformed span or line is reported with its file and line, the rest imported."""
+    file again adds nothing, but feedback given since updates the traces not yet learned from; a malformed span or
+    line is reported with its file and line, the rest imported."""
     from promptlearn.traces import import_traces
     from promptlearn.traces.formats import FORMATS
 
@@ -66,9 +67,11 @@ PhoenixOption = typer.Option("http://127.0.0.1:6006", "--phoenix", envvar="PHOEN
 
 def _print_report(r: Any) -> None:
     skipped = f", skipped {sum(r.skipped.values())} spans ({', '.join(sorted(r.skipped))})" if r.skipped else ""
-    console.print(f"{escape(r.file)}: added {r.added} to stream '{escape(r.stream)}', {r.duplicates} already "
-                  f"there{skipped}; {r.with_feedback} with feedback, {r.corrections} corrections", highlight=False,
-                  soft_wrap=True)
+    console.print(f"{escape(r.file)}: added {r.added} to stream '{escape(r.stream)}', updated {r.updated}, "
+                  f"{r.duplicates} already there{skipped}; {r.with_feedback} with feedback, {r.corrections} "
+                  "corrections", highlight=False, soft_wrap=True)
+    if r.kept:
+        console.print(f"  {r.kept} already learned from, feedback kept as it was", highlight=False)
     if r.scrubbed:
         console.print("  scrubbed: " + ", ".join(f"{k} {v}" for k, v in sorted(r.scrubbed.items())))
     if r.malformed:
@@ -92,7 +95,8 @@ def traces_pull(
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Import the spans of a running Phoenix server's project with their annotations (user feedback), as `traces
-    import` imports a span file: scrubbed first, each span once (pulling again adds only new spans). Needs the
+    import` imports a span file: scrubbed first, each span once (pulling again adds only new spans, and annotations
+    added since update the spans not yet learned from). Needs the
     phoenix extra: pip install 'promptlearn[phoenix]'."""
     from promptlearn.traces.phoenix import pull_traces
 

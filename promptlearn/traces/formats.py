@@ -149,8 +149,10 @@ def _from_log(record: Any, where: str) -> Trace:
     given = record.get("id")
     if given is not None and not isinstance(given, str | int):
         raise Bad("field 'id': expected text or a number")
+    # The hash leaves the feedback out: a line sent again with feedback given later is the same call.
+    hashed = {k: v for k, v in record.items() if k != "feedback"}
     key = f"id:{given}" if given is not None else "sha256:" + hashlib.sha256(
-        json.dumps(record, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
+        json.dumps(hashed, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:32]
     return Trace(key, text_input, output, feedback, where, dict(metadata))
 
 

@@ -1,4 +1,5 @@
-"""Import a trace file into the store: read it, scrub every text, store what is new (by key), report the rest."""
+"""Import a trace file into the store: read it, scrub every text, store what is new (by key), update the feedback of
+traces stored already but not yet learned from (feedback given after the call was first imported), report the rest."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ class ImportReport:
     file: str
     stream: str
     added: int = 0
-    duplicates: int = 0  # already stored under this stream (an import run twice adds nothing)
+    duplicates: int = 0  # already stored under this stream as they are (an import run twice adds nothing)
+    updated: int = 0  # already stored, not yet learned from: their feedback replaced by the new
+    kept: int = 0  # already stored and learned from by an online run: new feedback not taken
     skipped: Counter[str] = field(default_factory=Counter)  # spans of kinds not imported, by kind
     malformed: list[Malformed] = field(default_factory=list)
     scrubbed: Counter[str] = field(default_factory=Counter)  # replacements by kind (never the values)
@@ -30,6 +33,7 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"file": self.file, "stream": self.stream, "added": self.added, "duplicates": self.duplicates,
+                "updated": self.updated, "kept_learned": self.kept,
                 "skipped": dict(self.skipped), "malformed": [str(m) for m in self.malformed],
                 "scrubbed": dict(self.scrubbed), "with_feedback": self.with_feedback,
                 "corrections": self.corrections}
@@ -71,7 +75,8 @@ def import_traces(store: Store, path: Path, cfg: TracesConfig, fmt: str = "auto"
 
 def store_items(store: Store, items: Iterable[Trace | Malformed | Skipped], cfg: TracesConfig,
                 report: ImportReport) -> ImportReport:
-    """Scrub and store the traces among `items` (new ones only, by key) and count the rest in `report`."""
+    """Scrub and store the traces among `items` (new ones by key; a stored one not yet learned from takes new
+    feedback) and count the rest in `report`."""
     scrub = scrubber(cfg.privacy)
     clean: list[Trace] = []
     for item in items:
@@ -84,5 +89,5 @@ def store_items(store: Store, items: Iterable[Trace | Malformed | Skipped], cfg:
     report.scrubbed = Counter(scrub.found)
     report.with_feedback = sum(not t.feedback.empty for t in clean)
     report.corrections = sum(t.feedback.correction is not None for t in clean)
-    report.added, report.duplicates = store.add_traces(report.stream, clean)
+    report.added, report.duplicates, report.updated, report.kept = store.add_traces(report.stream, clean)
     return report

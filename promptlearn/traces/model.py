@@ -38,7 +38,7 @@ class Feedback:
 @dataclass(frozen=True)
 class Trace:
     """One recorded call. `key` makes importing idempotent: `span:<span id>` for spans, `id:<id>` for a log line
-    that names its own id, else `sha256:<hash of the line>`."""
+    that names its own id, else `sha256:<hash of the line without its feedback>`."""
 
     key: str
     input: str

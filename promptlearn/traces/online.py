@@ -14,7 +14,8 @@ For one batch:
 
 The state lives in the store (an `online` run: its versions, rollouts, critiques, gate decisions, and one
 `online_batch` record per finished batch), every LM call is cached there, and version numbers are fixed per batch,
-so a crash mid-batch is resumed by running again: the batch is redone from the cache and comes out the same.
+so a crash mid-batch is resumed by running again: the batch is redone from the cache and comes out the same (unless
+a re-import updated the feedback of its traces meanwhile: not learned from yet, they take it, store/traces.py).
 """
 
 from __future__ import annotations
@@ -41,11 +42,11 @@ from promptlearn.stats import mean
 from promptlearn.store import Store
 from promptlearn.store.quality import detail
 from promptlearn.store.tables import RolloutRow, TraceRow
+from promptlearn.store.traces import BATCH_RECORD
 from promptlearn.traces.model import Feedback
 from promptlearn.traces.scoring import FeedbackJudge, JudgeStopped, NoLabelScorer, rubric_example
 
 RECORDED = -1  # the version number under which the recorded production outputs are stored
-BATCH_RECORD = "online_batch"
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,7 @@ def test_cli_import_reports_counts_and_bad_lines(tmp_path: Path) -> None:
     db = str(tmp_path / "t.db")
     result = runner.invoke(app, ["traces", "import", str(path), "--db", db])
     assert result.exit_code == 0, result.output
-    assert "added 1 to stream 'default', 0 already there" in result.output.replace("\n", "")
+    assert "added 1 to stream 'default', updated 0, 0 already there" in result.output.replace("\n", "")
     assert f"{path}:2: not JSON" in result.output.replace("\n", "")
     again = runner.invoke(app, ["traces", "import", str(path), "--db", db, "--json"])
     assert json.loads(again.stdout)[0]["duplicates"] == 1

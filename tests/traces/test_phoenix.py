@@ -158,3 +158,22 @@ def test_an_unreachable_server_is_named_with_what_to_do(tmp_path: Path) -> None:
         pull_traces(Store(str(tmp_path / "t.db")), url, "support", TracesConfig())
     result = CliRunner().invoke(app, ["traces", "push", "nosuchrun", "--prompt", "p", "--phoenix", url])
     assert result.exit_code == 2
+
+
+def test_an_annotation_added_after_the_pull_updates_the_span_on_the_next_pull(tmp_path: Path) -> None:
+    spans = [llm_span("cc01", "I was charged twice", "BUG"), llm_span("cc02", "Where is my parcel?", "SHIPPING")]
+    client, store = FakeClient(spans, []), Store(str(tmp_path / "t.db"))
+    first = pull_traces(store, "http://phoenix", "support", TracesConfig(), client=client)
+    assert (first.added, first.updated, first.with_feedback) == (2, 0, 0)
+    # A user annotates cc01 in Phoenix after it was pulled.
+    client.spans.notes += [note("cc01", "user_feedback", label="thumbs_down", explanation="mail jane.doe@example.com"),
+                           note("cc01", "correction", label="BILLING")]
+    later = pull_traces(store, "http://phoenix", "support", TracesConfig(), client=client)
+    assert (later.added, later.updated, later.duplicates, later.kept) == (0, 1, 1, 0)
+    rows = {row.key: row for row in store.traces("default")}
+    assert (rows["span:cc01"].label, rows["span:cc01"].comment, rows["span:cc01"].correction) == (
+        "thumbs_down", "mail [EMAIL]", "BILLING")
+    assert rows["span:cc02"].label is None
+    again = pull_traces(store, "http://phoenix", "support", TracesConfig(), client=client)
+    assert (again.added, again.updated, again.duplicates) == (0, 0, 2)
+    assert b"jane.doe" not in (tmp_path / "t.db").read_bytes()

@@ -98,7 +98,7 @@ def test_0005_adds_traces_to_a_0004_database(tmp_path: Path) -> None:
     assert current_revision(store.engine) == head_revision()
     assert store.get_run("r1").name == "old"
     trace = Trace("span:a1", "ticket", "BUG", Feedback(score=0.0, correction="BILLING"), "f.jsonl:1")
-    assert store.add_traces("prod", [trace, trace]) == (1, 1)
-    assert store.add_traces("prod", [trace]) == (0, 1)  # the unique (stream, key) holds across imports
+    assert store.add_traces("prod", [trace, trace]) == (1, 1, 0, 0)
+    assert store.add_traces("prod", [trace]) == (0, 1, 0, 0)  # the unique (stream, key) holds across imports
     [row] = store.traces("prod")
     assert (row.key, row.score, row.correction) == ("span:a1", 0.0, "BILLING")
