@@ -2,8 +2,9 @@
 
 `pull_traces` reads a project's spans and their annotations through Phoenix's REST API and imports them exactly as a
 span file is imported (formats.py reads each span, importing.py scrubs and stores it once, by span id), so pulling
-again adds only the spans that are new. `push_prompt` writes a playbook back as a version of a Phoenix prompt (one
-system message), unless the prompt's latest version already says the same.
+again adds only the spans that are new, and annotations added since update the spans not yet learned from.
+`push_prompt` writes a playbook back as a version of a Phoenix prompt (one system message), unless the prompt's
+latest version already says the same.
 
 The client is imported inside the functions: promptlearn works without the extra, and says what to install when a
 Phoenix command is used without it.
