@@ -80,7 +80,8 @@ class Loop:
                                  temperature=self.cfg.learn.temperature, mode=self.cfg.learn.mode)
         self.runner = setup.runner()
         self.proposer = Proposer(self.cfg, self.store, self.run_id, self.judge, self.rewriter, setup.splits.train,
-                                 self._next_number, lambda: self.ablation.measured, self.emit)
+                                 self._next_number, lambda: self.ablation.measured, self.emit,
+                                 show_check=bool(getattr(setup.scorer, "explains_failures", False)))
         self.validated = 0  # candidates validated on val so far: alpha spending counts them
         self.rollouts_used = 0
         self.scored: set[tuple[int, str]] = set()  # (version, example id) pairs already scored in this run

@@ -50,7 +50,8 @@ class Proposed:
 class Proposer:
     def __init__(self, cfg: RunConfig, store: Store, run_id: str, judge: ExplanatoryJudge, rewriter: Rewriter,
                  train: Dataset, next_number: Callable[[], int], measured: Callable[[], Mapping[str, Measured]],
-                 emit: Callable[[Event], None]):
+                 emit: Callable[[Event], None], show_check: bool):
+        self.show_check = show_check  # the scorer's failure reasons are worth showing (see SafeScorer)
         self.cfg, self.learn, self.store, self.run_id = cfg, cfg.learn, store, run_id
         self.judge, self.rewriter, self.train = judge, rewriter, train
         self.next_number, self.measured, self.emit = next_number, measured, emit
@@ -74,7 +75,7 @@ class Proposer:
         # The code decides correctness; the judge explains. One success is judged too, to measure trust.
         judged = [*failures, *successes[:1]]
         self.emit(StepStarted("judge: critiques", len(judged)))
-        evidence = critique(self.judge, self.store, self.run_id, current.render(), judged,
+        evidence = critique(self.judge, self.store, self.run_id, current.render(), judged, self.show_check,
                             on_each=lambda: self.emit(StepAdvanced()))
         self.emit(StepFinished())
         fail_ev = [self._with_contrast(e, r) for e, r in zip(evidence[: len(failures)], failures, strict=True)]

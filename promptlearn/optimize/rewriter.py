@@ -36,7 +36,8 @@ class Evidence:
     suggested_rule: str = ""
     contrast_input: str = ""  # a training example whose correct answer is the one the model wrongly gave
     contrast_target: str = ""
-    check: str = ""  # what a code scorer found (a tool call's checker error); "" for plain answers
+    check: str = ""  # what a code scorer found (a tool call's checker error, the rules broken); "" when nothing to add
+    tool_call: bool = False  # the check is about function calls
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ def evidence_id(rollout_id: int | None) -> str:
 
 
 def critique(judge: ExplanatoryJudge, store: Store, run_id: str, system_prompt: str,
-             results: Sequence[RolloutResult], on_each: Callable[[], None] | None = None) -> list[Evidence]:
+             results: Sequence[RolloutResult], show_check: bool,
+             on_each: Callable[[], None] | None = None) -> list[Evidence]:
     """Judge each rollout (critique before verdict), store it with the code's verdict beside the judge's."""
     evidence = []
     for result in results:
@@ -35,16 +36,17 @@ def critique(judge: ExplanatoryJudge, store: Store, run_id: str, system_prompt: 
             on_each()
         assert result.rollout_id is not None
         stored = store.get_critique(result.rollout_id, judge.name)
-        # A tool call's checker error (wrong function, missing argument, wrong type or value) is shown to the
-        # judge and the rewriter; plain answers keep the prompts they always had.
-        check = result.reason if result.example.tools is not None else ""
+        # What the code scorer found (a tool call's checker error; the hidden rules a record broke; no option letter)
+        # is shown to the judge and the rewriter; a bare "expected X, got Y" (labels, exact match) adds nothing.
+        check = result.reason if result.example.tools is not None or show_check else ""
         if stored is None:
             verdict = judge.judge(system_prompt, result.example, result.output, check)
             flagged = looks_like_injection(result.example.input, result.output)
             stored = store.record_critique(run_id, result.rollout_id, judge.name, verdict, correct=result.correct,
                                            flags="injection" if flagged else "")
         evidence.append(Evidence(evidence_id(result.rollout_id), result.example.input, result.output,
-                                 result.example.target, stored.critique, stored.suggested_rule, check=check))
+                                 result.example.target, stored.critique, stored.suggested_rule, check=check,
+                                 tool_call=result.example.tools is not None))
     return evidence
 
 

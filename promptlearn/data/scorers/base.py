@@ -43,6 +43,9 @@ class SafeScorer:
     """Shared guard: empty output scores 0, and any failure inside a scorer becomes a 0 with the reason."""
 
     name = "scorer"
+    # Whether a failing score's reason says more than "expected X, got Y" (which rules failed, that no option letter
+    # was found): such a reason is shown to the judge and the rewriter as the automatic check's finding.
+    explains_failures = False
 
     def __call__(self, output: str, example: Example) -> Score:
         text = output if isinstance(output, str) else ("" if output is None else str(output))

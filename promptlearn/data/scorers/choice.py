@@ -120,6 +120,8 @@ class MultipleChoice(SafeScorer):
     """Option letters ("(B)", "b)", "Answer: B") and yes/no, true/false, valid/invalid answers. An output that
     only lists the options ("valid or invalid", "(A) or (B)") chose none: it scores 0, unparsed."""
 
+    explains_failures = True
+
     def __init__(self) -> None:
         self.name = "choice"
 

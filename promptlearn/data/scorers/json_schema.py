@@ -119,6 +119,8 @@ def _target_json(target: str) -> Any:
 class JsonSchema(SafeScorer):
     """Output must be JSON that fits `schema` (any JSON Schema 2020-12 keyword); and equal a JSON target."""
 
+    explains_failures = True
+
     def __init__(self, schema: dict[str, Any] | None = None) -> None:
         self.schema = schema if schema is not None else {}
         _check_schema(self.schema)

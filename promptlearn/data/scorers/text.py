@@ -53,6 +53,8 @@ class RegexMatch(SafeScorer):
 class PythonFunction(SafeScorer):
     """Wraps `fn(output, example) -> float | bool | Score`; exceptions and bad return values score 0."""
 
+    explains_failures = True
+
     def __init__(self, fn: Callable[[str, Example], Any], name: str | None = None) -> None:
         if not callable(fn):
             raise ConfigError(f"scorer {name or fn!r}: expected a function (output, example) -> float, got {fn!r}")

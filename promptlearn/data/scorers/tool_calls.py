@@ -59,6 +59,8 @@ class BfclCalls(SafeScorer):
     `category`, its target BFCL's possible answer (`[]` when no call is right). `checker` replaces the
     subprocess in tests."""
 
+    explains_failures = True
+
     def __init__(self, checker: Checker | None = None) -> None:
         self._checker = checker or bfcl.check
         self.name = "bfcl"
