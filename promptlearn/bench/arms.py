@@ -22,10 +22,12 @@ from promptlearn.bench.peers import CHECKPOINTS, gepa_arm, miprov2_arm
 from promptlearn.bench.task import ArmResult, BenchTask, Clock, score_on_test
 from promptlearn.config import RunConfig, validate
 from promptlearn.errors import ConfigError
-from promptlearn.evaluate import EvalResult
+from promptlearn.evaluate import EvalResult, summarize
 from promptlearn.lm import LM
 from promptlearn.optimize import OptimizeResult, optimize
 from promptlearn.playbook import Playbook
+from promptlearn.rollouts import RolloutResult
+from promptlearn.stats import paired_bootstrap
 from promptlearn.store import Store
 
 Arm = Callable[[BenchTask, int, LM | None], ArmResult]
@@ -45,11 +47,43 @@ def _promptlearn(arm: str, task: BenchTask, budget: int, lm_inner: LM | None, **
     config = task.config(arm, budget, **overrides)
     store = task.store()
     previous = stored_run(store, config)
-    result = optimize(None if previous else config, resume=previous, store=store, lm=lm_inner)
+    if previous and store.get_run(previous).status == "completed":
+        # Read, never re-run: replaying a finished run with code that asks other questions (a changed prompt)
+        # would make new model calls and could add versions to a run that already ended.
+        result = finished_result(task, store, previous)
+    else:
+        result = optimize(None if previous else config, resume=previous, store=store, lm=lm_inner)
     scored = from_optimize(arm, task, budget, result, clock.elapsed())
     scored.checkpoints = score_checkpoints(task, store, result, lm_inner, arm,
                                            tuple(n for n in CHECKPOINTS if n < budget))
     return scored
+
+
+def finished_result(task: BenchTask, store: Store, run_id: str) -> OptimizeResult:
+    """A completed run's result as it stored it: its summary, its versions and its test rollouts."""
+    summary = json.loads(store.get_run(run_id).summary_json)
+    _dataset, splits, _scorer = task.data()
+    examples = {e.id: e for e in splits.test.examples}
+
+    def test_of(version: int) -> EvalResult:
+        rows = sorted(store.rollouts(run_id, version, "test"), key=lambda r: r.id or 0)
+        return summarize([RolloutResult(examples[r.example_id], r.output, r.score, r.reason, r.parsed,
+                                        rollout_id=r.id) for r in rows], run_id)
+
+    final_no = int(summary["final_version"])
+    seed_row, final_row = store.get_version(run_id, 0), store.get_version(run_id, final_no)
+    assert seed_row is not None and final_row is not None
+    seed_test, final_test = test_of(0), test_of(final_no)
+    paired = len(seed_test.results) == len(final_test.results)
+    return OptimizeResult(
+        run_id=run_id, stop_reason=summary["stop_reason"], seed=Playbook.from_json(seed_row.content_json),
+        final=Playbook.from_json(final_row.content_json), final_version=final_no, seed_test=seed_test,
+        final_test=final_test, seed_val=summary["seed_val"], final_val=summary["final_val"],
+        test_diff=paired_bootstrap([r.score for r in seed_test.results] if paired else [],
+                                   [r.score for r in final_test.results] if paired else []),
+        iterations=summary["iterations"], rollouts=summary["rollouts"],
+        # Nothing is called now: the ledger then reports the cost recorded when the run was made.
+        spend={role: {**spent, "fresh_calls": 0} for role, spent in summary["spend"].items()})
 
 
 def checkpoint_versions(store: Store, run_id: str, points: Sequence[int] = CHECKPOINTS) -> dict[int, int]:

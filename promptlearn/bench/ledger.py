@@ -15,11 +15,16 @@ from promptlearn.bench.task import ArmResult, BenchTask
 from promptlearn.store import Store
 
 # What a replay cannot observe: it makes no call, and reads the judge's critiques from the store without asking.
+# BenchTask fields added after costs were first recorded, with the default that leaves a cell as it was.
+ADDED_LATER: dict[str, Any] = {"columns": {}}
 COST_FIELDS = ("tokens", "lm_seconds", "wall_s", "reflection_calls", "reflection_tokens")
 
 
 def cell_key(task: BenchTask, arm: str, budget: int) -> dict[str, Any]:
-    described = {f.name: getattr(task, f.name) for f in fields(task) if f.name != "db"}
+    # A field added to BenchTask later is left out while it holds its default, so the costs recorded before it
+    # existed still belong to the same cell.
+    described = {f.name: getattr(task, f.name) for f in fields(task)
+                 if f.name != "db" and not (f.name in ADDED_LATER and getattr(task, f.name) == ADDED_LATER[f.name])}
     described["models"] = task.models.model_dump()
     return {"cost_of": arm, "budget": budget, "task": described}
 

@@ -75,3 +75,23 @@ def test_bad_arguments_are_config_errors(tmp_path: Path) -> None:
         run_bench([make_task(tmp_path)], ["nope"], [0], 10, MODELS, "x", out_dir=tmp_path)
     with pytest.raises(ConfigError):
         run_bench([make_task(tmp_path)], ["seed"], [0], 0, MODELS, "x", out_dir=tmp_path)
+
+
+OPTIMIZE_VERSIONS = "select count(*) from playbook_version v join run r on r.id = v.run_id where r.kind = 'optimize'"
+
+
+def test_a_finished_run_is_reported_from_the_store_not_replayed(tmp_path: Path) -> None:
+    """Code that now asks the reflection model other questions (a changed prompt: here, its cached replies gone)
+    must not re-run a finished run: that would call models and could add versions to a run that ended."""
+    import sqlite3
+
+    task = make_task(tmp_path, "tickets")
+    out = tmp_path / "results"
+    first = run_bench([task], ["seed", "promptlearn"], [0], 30, MODELS, "first", lm_inner=world(), out_dir=out)
+    with sqlite3.connect(task.db) as db:  # type: ignore[arg-type]
+        versions = db.execute(OPTIMIZE_VERSIONS).fetchone()
+        db.execute("delete from lm_call where model = 'fake/reflect'")
+    again = run_bench([task], ["seed", "promptlearn"], [0], 30, MODELS, "again", lm_inner=FakeLM(no_calls), out_dir=out)
+    assert [r["accuracy"] for r in again["results"]] == [r["accuracy"] for r in first["results"]]
+    with sqlite3.connect(task.db) as db:  # type: ignore[arg-type]
+        assert db.execute(OPTIMIZE_VERSIONS).fetchone() == versions
