@@ -91,7 +91,7 @@ bench-bbh-choice: install
 
 # Does the judge's verdict agree with the code scorer's? Balanced seed rollouts stored by bench-learn.
 bench-judge: install
-	$(BIN)/python -m benchmarks.judge_trust --db runs/out/learn.db
+	$(BIN)/python -m benchmarks.judge_trust --db runs/out/learn.db --per-verdict 20 --tasks clinc-banking,clinc-credit_cards
 
 # bfcl-eval's own virtualenv (its pins, numpy 1.x among them, do not fit our lock): bfcl-eval and the five
 # packages its checker imports, pinned with hashes (promptlearn/data/bfcl.py), plus its three categories as JSONL.
