@@ -20,7 +20,7 @@ from typing import IO
 
 from promptlearn.errors import ModelError
 from promptlearn.lm import models
-from promptlearn.localhost import free_port
+from promptlearn.localhost import free_port, stop
 
 
 def server_command(model_path: Path, port: int, alias: str, n_ctx: int, threads: int) -> list[str]:
@@ -67,9 +67,4 @@ def llama_server(name: str, alias: str | None = None, n_ctx: int = 2048, threads
             wait_ready(base_url, process, timeout_s, log)
             yield base_url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, grace_s=15)

@@ -22,7 +22,7 @@ import pytest
 from typer.testing import CliRunner
 
 from promptlearn.cli.main import app
-from promptlearn.localhost import free_port
+from promptlearn.localhost import free_port, stop
 from promptlearn.store import Store
 from tests.conftest import REAL_MODELS, have_model
 from tests.integration import phoenix_venv
@@ -69,12 +69,7 @@ def phoenix_url() -> Iterator[str]:
                 time.sleep(0.5)  # polling a child process's readiness; no result depends on it
             yield url
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+            stop(server, grace_s=30)
 
 
 @pytest.fixture(scope="module")
