@@ -25,9 +25,9 @@ from promptlearn.errors import ConfigError
 from promptlearn.evaluate import EvalResult, summarize
 from promptlearn.lm import LM
 from promptlearn.optimize import OptimizeResult, optimize
+from promptlearn.optimize.result import seed_to_final_difference
 from promptlearn.playbook import Playbook
 from promptlearn.rollouts import RolloutResult
-from promptlearn.stats import paired_bootstrap
 from promptlearn.store import Store
 
 Arm = Callable[[BenchTask, int, LM | None], ArmResult]
@@ -74,13 +74,11 @@ def finished_result(task: BenchTask, store: Store, run_id: str) -> OptimizeResul
     seed_row, final_row = store.get_version(run_id, 0), store.get_version(run_id, final_no)
     assert seed_row is not None and final_row is not None
     seed_test, final_test = test_of(0), test_of(final_no)
-    paired = len(seed_test.results) == len(final_test.results)
     return OptimizeResult(
         run_id=run_id, stop_reason=summary["stop_reason"], seed=Playbook.from_json(seed_row.content_json),
         final=Playbook.from_json(final_row.content_json), final_version=final_no, seed_test=seed_test,
         final_test=final_test, seed_val=summary["seed_val"], final_val=summary["final_val"],
-        test_diff=paired_bootstrap([r.score for r in seed_test.results] if paired else [],
-                                   [r.score for r in final_test.results] if paired else []),
+        test_diff=seed_to_final_difference([r.score for r in seed_test.results], [r.score for r in final_test.results]),
         iterations=summary["iterations"], rollouts=summary["rollouts"],
         # Nothing is called now: the ledger then reports the cost recorded when the run was made.
         spend={role: {**spent, "fresh_calls": 0} for role, spent in summary["spend"].items()})

@@ -48,7 +48,7 @@ from promptlearn.optimize.gate import (
 from promptlearn.optimize.objectives import Objectives, limit_reason, objective_front, weighted
 from promptlearn.optimize.oversight import Oversight, ReviewPending, Validated
 from promptlearn.optimize.propose import Proposed, Proposer
-from promptlearn.optimize.result import OptimizeResult
+from promptlearn.optimize.result import OptimizeResult, seed_to_final_difference
 from promptlearn.optimize.rewriter import Rewriter
 from promptlearn.optimize.screen import compare, screening_set
 from promptlearn.optimize.setup import Setup
@@ -61,7 +61,7 @@ from promptlearn.quality.hacking import Auditor, screen_candidate
 from promptlearn.quality.summary import quality_fields
 from promptlearn.rollouts import RolloutResult, RolloutRunner
 from promptlearn.seeding import rng, stream_seed
-from promptlearn.stats import mean, paired_bootstrap
+from promptlearn.stats import mean
 
 
 class StopRun(Exception):
@@ -360,9 +360,7 @@ class Loop:
     def _finish(self, seed_pb: Playbook, final: Playbook, final_no: int, seed_test: list[RolloutResult],
                 final_test: list[RolloutResult], seed_val: list[RolloutResult], final_val: list[RolloutResult],
                 iterations: int, stop_reason: str, status: str = "completed") -> OptimizeResult:
-        paired = len(seed_test) == len(final_test)
-        diff = paired_bootstrap([r.score for r in seed_test] if paired else [],
-                                [r.score for r in final_test] if paired else [])
+        diff = seed_to_final_difference([r.score for r in seed_test], [r.score for r in final_test])
         result = OptimizeResult(
             run_id=self.run_id, stop_reason=stop_reason, seed=seed_pb, final=final, final_version=final_no,
             seed_test=summarize(seed_test, self.run_id), final_test=summarize(final_test, self.run_id),

@@ -8,7 +8,13 @@ from typing import Any
 
 from promptlearn.evaluate import EvalResult
 from promptlearn.playbook import Playbook
-from promptlearn.stats import PairedResult
+from promptlearn.stats import PairedResult, paired_bootstrap
+
+
+def seed_to_final_difference(seed_scores: list[float], final_scores: list[float]) -> PairedResult:
+    """Final minus seed, paired over the same test examples; empty (no difference) when they are not the same set."""
+    paired = len(seed_scores) == len(final_scores)
+    return paired_bootstrap(seed_scores if paired else [], final_scores if paired else [])
 
 
 @dataclass(frozen=True)
