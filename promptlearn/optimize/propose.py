@@ -2,8 +2,8 @@
 
 - `rules`: the rewriter's deltas from the judge's critiques, the batch's label confusions, and for each failure a
   training example of the label the model wrongly gave (the boundary between two labels, side by side). Rules
-  about one example, or repeating one already tried and rejected, are dropped; if nothing is left the rewriter is
-  asked once more, told why.
+  about one example, or repeating one already tried and rejected, are dropped; if nothing new is left (a near-copy
+  of a bullet already in the playbook counts as nothing new) the rewriter is asked once more, told why.
 - `examples`: worked examples from the batch's failures (`proposers.worked_examples`), no LM call.
 - `merge`: the union of the two best screened candidates (GEPA's merge of lineages that win on different examples).
 """
@@ -30,7 +30,7 @@ from promptlearn.optimize.proposers import Tried, filter_rules, with_examples_se
 from promptlearn.optimize.rewriter import Evidence, Proposal, Rewriter
 from promptlearn.optimize.screen import Screening
 from promptlearn.optimize.steps import Candidate, build_candidate, critique, error_patterns
-from promptlearn.playbook import EXAMPLES_SECTION, Measured, Playbook
+from promptlearn.playbook import EXAMPLES_SECTION, Delta, Measured, Playbook
 from promptlearn.rollouts import RolloutResult
 from promptlearn.seeding import stream_seed
 from promptlearn.store import Store
@@ -111,27 +111,37 @@ class Proposer:
         seed = stream_seed(self.cfg.seed, "proposal", number)
         tried = [t.text for t in self.tried]
         self.emit(StepStarted(f"rewriter: candidate v{number}", 1))
-        proposal = self.rewriter.propose(current, failures, successes, seed, patterns, tried=tried)
+        note = ""
+        earlier_outcomes: tuple[tuple[Delta, bool, str], ...] = ()  # of an attempt that changed nothing
+        for attempt in range(2):  # one retry at most (the budget counts it)
+            proposal = self.rewriter.propose(current, failures, successes, seed + attempt, patterns, tried=tried,
+                                             retry_note=note)
+            if not proposal.ok:
+                break
+            candidate = self._candidate(current, proposal, number, inputs)
+            candidate = replace(candidate, outcomes=candidate.outcomes + earlier_outcomes)  # all are kept
+            if candidate.changed or self.learn.mode != "deltas":
+                break
+            # Nothing new survived (about one example, a repeat of a rejected rule, or a near-copy of a bullet
+            # already in the playbook): ask again, saying why, so no iteration ends with nothing new tried.
+            note = "; ".join(f"'{d.text[:80]}' {why}" for d, applied, why in candidate.outcomes if not applied)
+            note, earlier_outcomes = note or "it proposed no edit", candidate.outcomes
         self.emit(StepFinished())
-        dropped: list[Any] = []
-        if proposal.ok and self.learn.mode == "deltas":
-            kept, dropped = filter_rules(proposal.deltas, inputs, self.tried, self.learn.dedupe_threshold)
-            if not kept and dropped:  # everything was about one example or a repeat: ask again, saying why
-                note = "; ".join(f"'{d.text[:80]}' {why}" for d, why in dropped)
-                proposal = self.rewriter.propose(current, failures, successes, seed + 1, patterns, tried=tried,
-                                                 retry_note=note)
-                kept, more = filter_rules(proposal.deltas, inputs, self.tried, self.learn.dedupe_threshold) \
-                    if proposal.ok else ([], [])
-                dropped += more
-            proposal = replace(proposal, deltas=tuple(kept))
         if not proposal.ok:
             self.store.commit_version(self.run_id, number, current, status="failed", parent=current_no,
                                       iteration=iteration, note=proposal.error or "")
             self.emit(ProposalFailed(number, proposal.error))
             return None
-        candidate = build_candidate(current, proposal, self.learn, number, self.measured())
-        candidate = replace(candidate, outcomes=candidate.outcomes + tuple((d, False, w) for d, w in dropped))
         return self._register(iteration, current_no, number, candidate, "rules", proposal.prompt is not None)
+
+    def _candidate(self, current: Playbook, proposal: Proposal, number: int, inputs: list[str]) -> Candidate:
+        """The proposal applied to the current playbook; rules dropped before applying are kept as outcomes."""
+        dropped: list[tuple[Any, str]] = []
+        if self.learn.mode == "deltas":
+            kept, dropped = filter_rules(proposal.deltas, inputs, self.tried, self.learn.dedupe_threshold)
+            proposal = replace(proposal, deltas=tuple(kept))
+        candidate = build_candidate(current, proposal, self.learn, number, self.measured())
+        return replace(candidate, outcomes=candidate.outcomes + tuple((d, False, w) for d, w in dropped))
 
     def _examples(self, iteration: int, current: Playbook, current_no: int,
                   results: Sequence[RolloutResult]) -> Proposed | None:

@@ -94,6 +94,26 @@ def test_a_rule_about_one_example_is_dropped_and_the_rewriter_asked_again(tmp_pa
         (False, "describes one example ('In this case')")]
 
 
+def test_a_copy_of_a_bullet_already_in_the_playbook_is_retried_not_wasted(tmp_path: Path) -> None:
+    """The bbh run's pattern: once a rule is accepted the rewriter proposes it again, and the candidate (a
+    near-duplicate, so no change) used to end the iteration with nothing new tried."""
+    rule = "Route each ticket by the topic it is about."
+
+    def follows_the_rule(request: LMRequest) -> str:  # right on every label but the last once the rule is shown
+        label = request.messages[-1][1].split(" about ")[-1].upper()
+        return label if rule in request.messages[0][1] and label != LABELS[-1] else "BILLING"
+
+    lm, seen = rewriter_spy(world_with(follows_the_rule, [add(rule), add(rule), add("Answer in capitals.")]))
+    store = Store(str(tmp_path / "db.sqlite"))
+    result = optimize(config(tmp_path, learn={"worked_examples": 0, "candidates": 1}), store=store, lm=lm)
+    assert any(b.text == rule for b in result.final.bullets)
+    assert len(seen) == 3 and "Your previous reply was not usable" in seen[2] and "near-duplicate" in seen[2]
+    retried = [v for v in store.versions(result.run_id) if "Answer in capitals." in v.content_json]
+    assert len(retried) == 1 and retried[0].note.startswith("rejected: screening")  # tried, not skipped
+    assert {(d.text, d.applied) for d in store.deltas(result.run_id, retried[0].number)} == {
+        (rule, False), ("Answer in capitals.", True)}
+
+
 def test_a_rejected_rule_is_shown_to_the_rewriter_as_already_tried(tmp_path: Path) -> None:
     useless = add("Be polite to the customer.")
     lm, seen = rewriter_spy(world_with(lambda r: "BILLING", [useless, add("Answer in capitals.")]))
