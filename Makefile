@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test test-fast phoenix-venv stress lint bench bench-learn bench-learn-1.5b bench-bbh-choice bench-judge bench-quality bench-compare bfcl bench-tools install lock clean
+.PHONY: demo test test-fast phoenix-venv stress lint bench bench-learn bench-learn-1.5b bench-bbh-choice bench-judge bench-online bench-quality bench-compare bfcl bench-tools install lock clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -92,6 +92,13 @@ bench-bbh-choice: install
 # Does the judge's verdict agree with the code scorer's? Balanced seed rollouts stored by bench-learn.
 bench-judge: install
 	$(BIN)/python -m benchmarks.judge_trust --db runs/out/learn.db --per-verdict 20 --tasks clinc-banking,clinc-credit_cards
+
+# Online learning from simulated users (issue #18): CLINC150 banking served by the 0.5B model, 30% of the outputs
+# rated (a tenth of the thumbs-down corrected), learned online in batches, seed vs learned prompt on later traffic.
+bench-online: install
+	$(BIN)/promptlearn models pull qwen2.5-0.5b
+	$(BIN)/promptlearn models pull qwen2.5-1.5b
+	$(BIN)/python -m benchmarks.online_stream --db runs/out/online.db
 
 # bfcl-eval's own virtualenv (its pins, numpy 1.x among them, do not fit our lock): bfcl-eval and the five
 # packages its checker imports, pinned with hashes (promptlearn/data/bfcl.py), plus its three categories as JSONL.
