@@ -18,6 +18,7 @@ from promptlearn.data import Example
 from promptlearn.errors import BudgetExceeded
 from promptlearn.evaluate import EvalResult, summarize
 from promptlearn.judging import ExplanatoryJudge, trust_table
+from promptlearn.optimize import guards
 from promptlearn.optimize.budget import Meter
 from promptlearn.optimize.events import (
     Accepted,
@@ -55,9 +56,8 @@ from promptlearn.optimize.setup import Setup
 from promptlearn.optimize.steps import citation_credit, gate_credit
 from promptlearn.playbook import Playbook
 from promptlearn.quality import difficulty
-from promptlearn.quality.cliffs import CliffCheck, load_ood
 from promptlearn.quality.credit import Ablation
-from promptlearn.quality.hacking import Auditor, screen_candidate
+from promptlearn.quality.hacking import screen_candidate
 from promptlearn.quality.summary import quality_fields
 from promptlearn.rollouts import RolloutResult, RolloutRunner
 from promptlearn.seeding import rng, stream_seed
@@ -89,8 +89,10 @@ class Loop:
         self.val_scores: dict[int, list[float]] = {}
         self.objectives: dict[int, Objectives] = {}
         self.started = time.monotonic()
-        self.cliffs = self._cliff_check() if self.cfg.quality.ood_path else None
-        self.auditor = self._auditor() if self.cfg.quality.audit_judge else None
+        # Charged to the rollout budget like any evaluation, keeping the final test affordable.
+        evaluate_ood = functools.partial(self._evaluate, held_for_test=len(setup.splits.test))
+        self.cliffs = guards.cliff_check(self.cfg, setup, self.runner, evaluate_ood, self.emit.untyped)
+        self.auditor = guards.auditor(self.cfg, setup, self.judge, self.emit.untyped)
         self.tally = difficulty.Tally()  # per train example, solved or not under each version (quality/difficulty.py)
         limit = self.cfg.budget.max_rollouts
         self.ablation = Ablation(self.store, self.run_id, self.cfg, self._evaluate,
@@ -161,7 +163,7 @@ class Loop:
                     continue
                 rejected_in_row, previous_val = 0, current_val
                 current, current_no, current_val = accepted
-                self._after_accept(current, current_no, previous_val, current_val)
+                guards.after_accept(self.cliffs, self.auditor, current, current_no, previous_val, current_val)
                 self._ablate("accepted", current, current_no, current_val, held_for_test=test)
         except (StopRun, BudgetExceeded) as exc:
             stop_reason = str(exc)
@@ -372,29 +374,6 @@ class Loop:
         self.store.finish_run(self.run_id, status, json.loads(result.summary_json()))
         self.emit(RunFinished(self.run_id))
         return result
-
-    # ---- calibration, capability cliffs, reward hacking (the logic lives in promptlearn/quality) ---------------
-    def _cliff_check(self) -> CliffCheck:
-        q = self.cfg.quality
-        assert q.ood_path is not None
-        # Charged to the rollout budget like any evaluation, keeping the final test affordable.
-        evaluate = functools.partial(self._evaluate, held_for_test=len(self.setup.splits.test))
-        return CliffCheck(load_ood(q.ood_path, q.ood_n, self.cfg.seed), self.runner, evaluate, self.store,
-                          self.run_id, self.emit.untyped, self.cfg.gate.confidence, self.cfg.seed)
-
-    def _auditor(self) -> Auditor:
-        q = self.cfg.quality
-        assert q.audit_judge is not None
-        judge = ExplanatoryJudge(self.setup.lm("audit"), q.audit_judge, self.cfg.learn.judge)
-        return Auditor(judge, self.judge, self.store, self.run_id, q.audit_sample, self.cfg.seed, self.emit.untyped)
-
-    def _after_accept(self, playbook: Playbook, number: int, base_val: list[RolloutResult],
-                      cand_val: list[RolloutResult]) -> None:
-        """An accepted version's out-of-domain score (kept from the gate under ood_block) and its audit."""
-        if self.cliffs:
-            self.cliffs.check(playbook, number)
-        if self.auditor:
-            self.auditor.audit(playbook.render(), number, base_val, cand_val)
 
     def _quality(self, final_no: int, seed_test: list[RolloutResult], final_test: list[RolloutResult],
                  seed_val: list[RolloutResult], final_val: list[RolloutResult]) -> dict[str, Any]:

@@ -1,0 +1,42 @@
+"""The optional guards around the loop (their logic lives in promptlearn/quality): capability cliffs on an
+out-of-domain set (`quality.ood_path`) and a reward-hacking audit by a second judge (`quality.audit_judge`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from promptlearn.config import RunConfig
+from promptlearn.judging import ExplanatoryJudge
+from promptlearn.optimize.setup import Setup
+from promptlearn.playbook import Playbook
+from promptlearn.quality.cliffs import CliffCheck, load_ood
+from promptlearn.quality.hacking import Auditor
+from promptlearn.rollouts import RolloutResult, RolloutRunner
+
+
+def cliff_check(cfg: RunConfig, setup: Setup, runner: RolloutRunner, evaluate: Callable[..., list[RolloutResult]],
+                emit: Callable[[str, dict[str, Any]], None]) -> CliffCheck | None:
+    q = cfg.quality
+    if q.ood_path is None:
+        return None
+    return CliffCheck(load_ood(q.ood_path, q.ood_n, cfg.seed), runner, evaluate, setup.store, setup.run_id, emit,
+                      cfg.gate.confidence, cfg.seed)
+
+
+def auditor(cfg: RunConfig, setup: Setup, judge: ExplanatoryJudge,
+            emit: Callable[[str, dict[str, Any]], None]) -> Auditor | None:
+    q = cfg.quality
+    if q.audit_judge is None:
+        return None
+    second = ExplanatoryJudge(setup.lm("audit"), q.audit_judge, cfg.learn.judge)
+    return Auditor(second, judge, setup.store, setup.run_id, q.audit_sample, cfg.seed, emit)
+
+
+def after_accept(cliffs: CliffCheck | None, audit: Auditor | None, playbook: Playbook, number: int,
+                 base_val: list[RolloutResult], cand_val: list[RolloutResult]) -> None:
+    """An accepted version's out-of-domain score (kept from the gate under ood_block) and its audit."""
+    if cliffs:
+        cliffs.check(playbook, number)
+    if audit:
+        audit.audit(playbook.render(), number, base_val, cand_val)
