@@ -1,5 +1,5 @@
 """Importing traces: the three formats, feedback and corrections, bad input reported by file and line, and
-importing twice adds nothing."""
+importing twice adds nothing. On both store backends (db_url)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ CFG = TracesConfig()
 runner = CliRunner()
 
 
-def test_jsonl_log_becomes_examples_with_feedback_and_corrections(tmp_path: Path) -> None:
+def test_jsonl_log_becomes_examples_with_feedback_and_corrections(tmp_path: Path, db_url: str) -> None:
     path = log_lines(tmp_path / "log.jsonl", [
         {"input": "ticket 1 about billing", "output": "BILLING", "feedback": {"score": 1}},
         {"input": "ticket 2 about bug", "output": "It is a bug.", "feedback": {"label": "thumbs_down",
@@ -27,7 +27,7 @@ def test_jsonl_log_becomes_examples_with_feedback_and_corrections(tmp_path: Path
         {"input": "ticket 3 about account", "output": "BUG", "feedback": {"correction": "ACCOUNT"}},
         {"input": "ticket 4 about shipping", "output": "SHIPPING"},
     ])
-    store = Store()
+    store = Store(db_url)
     report = import_traces(store, path, CFG)
     assert (report.added, report.duplicates, report.malformed) == (4, 0, [])
     assert (report.with_feedback, report.corrections) == (3, 1)
@@ -40,10 +40,10 @@ def test_jsonl_log_becomes_examples_with_feedback_and_corrections(tmp_path: Path
     assert rows[0].source.endswith("log.jsonl:1") and rows[0].key.startswith("sha256:")
 
 
-def test_importing_twice_adds_nothing(tmp_path: Path) -> None:
+def test_importing_twice_adds_nothing(tmp_path: Path, db_url: str) -> None:
     path = log_lines(tmp_path / "log.jsonl", [{"input": f"q{i}", "output": "a"} for i in range(3)]
                      + [{"id": "fixed", "input": "q", "output": "a"}])
-    store = Store()
+    store = Store(db_url)
     first = import_traces(store, path, CFG)
     again = import_traces(store, path, CFG)
     assert (first.added, first.duplicates) == (4, 0)
@@ -56,7 +56,8 @@ def test_importing_twice_adds_nothing(tmp_path: Path) -> None:
     assert import_traces(store, path, CFG, stream="other").added == 1
 
 
-def test_malformed_lines_are_reported_with_file_line_and_field_and_the_rest_imported(tmp_path: Path) -> None:
+def test_malformed_lines_are_reported_with_file_line_and_field_and_the_rest_imported(tmp_path: Path,
+                                                                                     db_url: str) -> None:
     path = tmp_path / "log.jsonl"
     path.write_text("\n".join([
         json.dumps({"input": "ok 1", "output": "A"}),
@@ -68,7 +69,7 @@ def test_malformed_lines_are_reported_with_file_line_and_field_and_the_rest_impo
         "",
         json.dumps({"input": "ok 3", "output": "C", "feedback": {"label": "up"}}),
     ]) + "\n")
-    report = import_traces(Store(), path, CFG)
+    report = import_traces(Store(db_url), path, CFG)
     assert report.added == 2
     assert [(m.line, m.why.split(":")[0] if "field" in m.why else m.why[:8]) for m in report.malformed] == [
         (2, "not JSON"), (3, "field 'input' is missing"), (4, "field 'feedback.score'"),
@@ -77,7 +78,7 @@ def test_malformed_lines_are_reported_with_file_line_and_field_and_the_rest_impo
     assert str(report.malformed[0]).startswith(f"{path}:2: not JSON")
 
 
-def test_openinference_spans_read_messages_kind_and_annotations(tmp_path: Path) -> None:
+def test_openinference_spans_read_messages_kind_and_annotations(tmp_path: Path, db_url: str) -> None:
     spans = [phoenix_span("aaa1", "ticket 1 about billing", "BILLING", [thumbs("thumbs_up")]),
              phoenix_span("aaa2", "ticket 2 about bug", "Sounds like a bug.",
                           [thumbs("thumbs_down", "answer with the label only"),
@@ -87,7 +88,7 @@ def test_openinference_spans_read_messages_kind_and_annotations(tmp_path: Path) 
              {"context": {"trace_id": "t"}, "span_kind": "LLM", "attributes": {"openinference.span.kind": "LLM"}}]
     path = tmp_path / "spans.jsonl"
     path.write_text("".join(json.dumps(s) + "\n" for s in spans))
-    store = Store()
+    store = Store(db_url)
     report = import_traces(store, path, CFG)
     assert report.added == 3 and dict(report.skipped) == {"CHAIN": 1}
     assert [(m.line, m.why) for m in report.malformed] == [(5, "field 'context.span_id' (OTLP: 'spanId') is missing")]
@@ -100,7 +101,7 @@ def test_openinference_spans_read_messages_kind_and_annotations(tmp_path: Path) 
     assert import_traces(store, path, CFG).added == 0
 
 
-def test_nested_attributes_a_json_list_and_an_annotation_file(tmp_path: Path) -> None:
+def test_nested_attributes_a_json_list_and_an_annotation_file(tmp_path: Path, db_url: str) -> None:
     nested = {"context": {"span_id": "n1"}, "span_kind": "LLM",
               "attributes": {"openinference": {"span": {"kind": "LLM"}},
                              "input": {"value": "ticket 5 about bug"}, "output": {"value": "BUG"}}}
@@ -109,7 +110,7 @@ def test_nested_attributes_a_json_list_and_an_annotation_file(tmp_path: Path) ->
     notes = tmp_path / "annotations.jsonl"
     notes.write_text(json.dumps({"span_id": "n2", "name": "correction", "annotator_kind": "HUMAN",
                                  "result": {"label": "BILLING"}}) + "\n" + json.dumps({"name": "x"}) + "\n")
-    store = Store()
+    store = Store(db_url)
     report = import_traces(store, path, CFG, annotations=notes)
     assert report.added == 2
     assert [str(m) for m in report.malformed] == [f"{notes}:2: field 'span_id' is missing (an annotation names its "
@@ -119,12 +120,12 @@ def test_nested_attributes_a_json_list_and_an_annotation_file(tmp_path: Path) ->
     assert second.correction == "BILLING"
 
 
-def test_otlp_json_export_one_document_or_one_per_line(tmp_path: Path) -> None:
+def test_otlp_json_export_one_document_or_one_per_line(tmp_path: Path, db_url: str) -> None:
     doc = otlp_export([("00f067aa0ba902b7", "ticket 7 about shipping", "SHIPPING"),
                        ("00f067aa0ba902b8", "ticket 8 about bug", "BUG")])
     path = tmp_path / "export.json"
     path.write_text(json.dumps(doc, indent=2))
-    store = Store()
+    store = Store(db_url)
     assert import_traces(store, path, CFG).added == 2
     rows = store.traces("default")
     assert [(r.key, r.input, r.output) for r in rows] == [
@@ -146,18 +147,17 @@ def test_feedback_verdicts_follow_the_config() -> None:
     assert annotation_feedback([], CFG).verdict(CFG) is None
 
 
-def test_cli_import_reports_counts_and_bad_lines(tmp_path: Path) -> None:
+def test_cli_import_reports_counts_and_bad_lines(tmp_path: Path, db_url: str) -> None:
     path = log_lines(tmp_path / "log.jsonl", [{"input": "a", "output": "b", "feedback": {"score": 1}}])
     with path.open("a") as handle:
         handle.write("{broken\n")
-    db = str(tmp_path / "t.db")
-    result = runner.invoke(app, ["traces", "import", str(path), "--db", db])
+    result = runner.invoke(app, ["traces", "import", str(path), "--db", db_url])
     assert result.exit_code == 0, result.output
     assert "added 1 to stream 'default', updated 0, 0 already there" in result.output.replace("\n", "")
     assert f"{path}:2: not JSON" in result.output.replace("\n", "")
-    again = runner.invoke(app, ["traces", "import", str(path), "--db", db, "--json"])
+    again = runner.invoke(app, ["traces", "import", str(path), "--db", db_url, "--json"])
     assert json.loads(again.stdout)[0]["duplicates"] == 1
-    listed = runner.invoke(app, ["traces", "list", "--db", db, "--json"])
+    listed = runner.invoke(app, ["traces", "list", "--db", db_url, "--json"])
     assert json.loads(listed.stdout) == {"default": 1}
-    missing = runner.invoke(app, ["traces", "import", str(tmp_path / "nope.jsonl"), "--db", db])
+    missing = runner.invoke(app, ["traces", "import", str(tmp_path / "nope.jsonl"), "--db", db_url])
     assert missing.exit_code == 2 and "trace file not found" in missing.output

@@ -1,6 +1,6 @@
 """Feedback given after a trace was imported: importing the trace again updates its stored feedback while no online
 run has learned from it, leaves it as it was once one has, changes nothing when the feedback is the same, and is
-scrubbed as on import."""
+scrubbed as on import. On both store backends (db_url)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ def _feedback(store: Store, stream: str = "default") -> dict[str, tuple[object, 
     return {row.input: (row.score, row.label, row.comment, row.correction) for row in store.traces(stream)}
 
 
-def test_a_log_line_sent_again_with_feedback_updates_the_trace(tmp_path: Path) -> None:
-    store = Store()
+def test_a_log_line_sent_again_with_feedback_updates_the_trace(tmp_path: Path, db_url: str) -> None:
+    store = Store(db_url)
     first = log_lines(tmp_path / "a.jsonl", [{"input": "q1", "output": "BUG"}, {"id": 7, "input": "q2", "output": "X"},
                                              {"input": "q3", "output": "BILLING", "feedback": {"score": 1}}])
     assert import_traces(store, first, CFG).added == 3
@@ -50,10 +50,10 @@ def test_a_log_line_sent_again_with_feedback_updates_the_trace(tmp_path: Path) -
     assert _feedback(store)["q1"] == (None, "thumbs_up", None, None)
 
 
-def test_span_annotations_from_a_file_update_the_spans(tmp_path: Path) -> None:
+def test_span_annotations_from_a_file_update_the_spans(tmp_path: Path, db_url: str) -> None:
     spans = tmp_path / "spans.jsonl"
     spans.write_text("".join(json.dumps(phoenix_span(f"s{i}", f"ticket {i}", "BUG")) + "\n" for i in range(3)))
-    store = Store()
+    store = Store(db_url)
     assert import_traces(store, spans, CFG).added == 3
     notes = log_lines(tmp_path / "notes.jsonl", [{"span_id": "s1", **thumbs("thumbs_down", "wrong label")}])
     report = import_traces(store, spans, CFG, annotations=notes)
@@ -61,8 +61,8 @@ def test_span_annotations_from_a_file_update_the_spans(tmp_path: Path) -> None:
     assert _feedback(store)["ticket 1"] == (0.0, "thumbs_down", "wrong label", None)
 
 
-def test_traces_learned_from_keep_their_feedback_the_rest_take_it(tmp_path: Path) -> None:
-    store = Store(str(tmp_path / "t.db"))
+def test_traces_learned_from_keep_their_feedback_the_rest_take_it(tmp_path: Path, db_url: str) -> None:
+    store = Store(db_url)
     import_traces(store, traffic(tmp_path / "log.jsonl", 0, 24), CFG)
     learner = OnlineLearner(online_config(), store, production_world())
     assert len(learner.run_once(max_batches=1).batches) == 1  # the first 12 traces learned from
@@ -72,7 +72,7 @@ def test_traces_learned_from_keep_their_feedback_the_rest_take_it(tmp_path: Path
 
     # Every odd ticket is rated up later (the log sent again); the even ones are sent again without feedback.
     resent = traffic(tmp_path / "later.jsonl", 0, 24, rate=lambda i: {"label": "thumbs_up"} if i % 2 else None)
-    result = runner.invoke(app, ["traces", "import", str(resent), "--db", str(tmp_path / "t.db")])
+    result = runner.invoke(app, ["traces", "import", str(resent), "--db", db_url])
     assert result.exit_code == 0, result.output
     out = result.output.replace("\n", "")
     assert "added 0 to stream 'default', updated 6, 12 already there" in out
@@ -90,6 +90,6 @@ def test_traces_learned_from_keep_their_feedback_the_rest_take_it(tmp_path: Path
     key = {row.input: row.key for row in store.traces("default")}
     assert (recorded[key[ticket(15)]], recorded[key[ticket(3)]]) == (1.0, 0.0)
     assert store.learned_through("default") == rows[-1].id
-    resent_json = runner.invoke(app, ["traces", "import", str(resent), "--db", str(tmp_path / "t.db"), "--json"])
+    resent_json = runner.invoke(app, ["traces", "import", str(resent), "--db", db_url, "--json"])
     counts = json.loads(resent_json.stdout)[0]
     assert (counts["updated"], counts["kept_learned"], counts["duplicates"]) == (0, 6, 18)  # all learned from now
