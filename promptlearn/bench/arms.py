@@ -47,13 +47,18 @@ def _promptlearn(arm: str, task: BenchTask, budget: int, lm_inner: LM | None, **
     config = task.config(arm, budget, **overrides)
     store = task.store()
     previous = stored_run(store, config)
+    wall_s: float | None = None
     if previous and store.get_run(previous).status == "completed":
         # Read, never re-run: replaying a finished run with code that asks other questions (a changed prompt)
         # would make new model calls and could add versions to a run that already ended.
         result = finished_result(task, store, previous)
+        row = store.get_run(previous)
+        wall_s = (row.updated_at - row.created_at).total_seconds()  # what the run took when it ran
     else:
         result = optimize(None if previous else config, resume=previous, store=store, lm=lm_inner)
-    scored = from_optimize(arm, task, budget, result, clock.elapsed())
+    scored = from_optimize(arm, task, budget, result, clock.elapsed() if wall_s is None else wall_s)
+    if wall_s is not None:
+        scored.notes["read_from_store"] = True
     scored.checkpoints = score_checkpoints(task, store, result, lm_inner, arm,
                                            tuple(n for n in CHECKPOINTS if n < budget))
     return scored
@@ -80,7 +85,7 @@ def finished_result(task: BenchTask, store: Store, run_id: str) -> OptimizeResul
         final_test=final_test, seed_val=summary["seed_val"], final_val=summary["final_val"],
         test_diff=seed_to_final_difference([r.score for r in seed_test.results], [r.score for r in final_test.results]),
         iterations=summary["iterations"], rollouts=summary["rollouts"],
-        # Nothing is called now: the ledger then reports the cost recorded when the run was made.
+        # The calls, tokens and model seconds the run recorded when it was made (nothing is called now).
         spend={role: {**spent, "fresh_calls": 0} for role, spent in summary["spend"].items()})
 
 

@@ -35,9 +35,13 @@ def with_recorded_cost(store: Store, task: BenchTask, result: ArmResult) -> ArmR
     wanted = json.dumps(key, sort_keys=True)
     rows = [r for r in store.list_runs(limit=100_000) if r.kind == "bench" and r.config_json == wanted]
     recorded = json.loads(rows[0].summary_json) if rows else {}
-    if result.fresh_calls == 0 and any(f in recorded for f in COST_FIELDS):
+    # A finished run read from the store (arms.finished_result) takes the cost recorded for its cell only if it was
+    # recorded for this very run: the cell may have been run again since, the old run set aside.
+    same = not result.notes.get("read_from_store") or recorded.get("run_ids") == list(result.run_ids)
+    if result.fresh_calls == 0 and same and any(f in recorded for f in COST_FIELDS):
         notes = {**result.notes, "replayed": True, "replay_wall_s": result.wall_s}
         return replace(result, notes=notes, **{f: recorded[f] for f in COST_FIELDS if f in recorded})
     run_id = rows[0].id if rows else store.create_run("bench", f"cost-{result.arm}-{result.task}", key)
-    store.finish_run(run_id, "completed", {f: getattr(result, f) for f in COST_FIELDS})
+    store.finish_run(run_id, "completed", {**{f: getattr(result, f) for f in COST_FIELDS},
+                                           "run_ids": list(result.run_ids)})
     return result

@@ -95,3 +95,23 @@ def test_a_finished_run_is_reported_from_the_store_not_replayed(tmp_path: Path) 
     assert [r["accuracy"] for r in again["results"]] == [r["accuracy"] for r in first["results"]]
     with sqlite3.connect(task.db) as db:  # type: ignore[arg-type]
         assert db.execute(OPTIMIZE_VERSIONS).fetchone() == versions
+
+
+def test_a_finished_run_reports_its_own_cost_not_one_recorded_for_an_earlier_run_of_its_cell(tmp_path: Path) -> None:
+    """The bbh row once showed 14 reflection calls where its run had made 27: the cost recorded for the cell came
+    from an earlier run of it, set aside when the cell was run again."""
+    import sqlite3
+
+    task = make_task(tmp_path, "tickets")
+    out = tmp_path / "results"
+    first = run_bench([task], ["seed", "promptlearn"], [0], 30, MODELS, "first", lm_inner=world(), out_dir=out)
+    made = next(r for r in first["results"] if r["arm"] == "promptlearn")
+    assert made["reflection_calls"] > 0
+    stale = json.dumps({"tokens": 1, "lm_seconds": 1.0, "wall_s": 1.0, "reflection_calls": 999,
+                        "reflection_tokens": 999, "run_ids": ["an-earlier-run"]})
+    with sqlite3.connect(task.db) as db:  # type: ignore[arg-type]
+        db.execute("update run set summary_json = ? where kind = 'bench' and name like 'cost-promptlearn-%'",
+                   (stale,))
+    again = run_bench([task], ["seed", "promptlearn"], [0], 30, MODELS, "again", lm_inner=FakeLM(no_calls), out_dir=out)
+    row = next(r for r in again["results"] if r["arm"] == "promptlearn")
+    assert (row["reflection_calls"], row["reflection_tokens"]) == (made["reflection_calls"], made["reflection_tokens"])
