@@ -123,7 +123,7 @@ def bfcl_task(category: str, train: int = 20, val: int = 20, test: int = 40) -> 
 def tools_preset() -> BenchPreset:
     return BenchPreset(
         name="tools", tasks=tuple(bfcl_task(c) for c in ("simple_python", "multiple", "irrelevance")), budget=80,
-        models=TOOLS_MODELS, arms=("promptlearn", "gepa"), out_name="tools",
+        models=TOOLS_MODELS, arms=("promptlearn", "gepa"), out_name="tools", reuse_peers=True,
         notes="function calling (issue #20): BFCL's simple_python, multiple and irrelevance (where the right "
               "answer is no call) as bfcl-eval ships them, scored by its AST checker; the seed prompt is \"You can "
               "call these functions.\"; seed vs promptlearn vs GEPA on 80 learning rollouts each; train 20 / val "

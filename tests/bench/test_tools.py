@@ -95,7 +95,7 @@ def test_seed_promptlearn_and_gepa_learn_tool_calls_with_the_tools_sent(tool_tas
 def test_the_tools_preset_runs_bfcl_categories_apart_from_the_learn_mean() -> None:
     preset = get_preset("tools")
     assert [t.dataset for t in preset.tasks] == ["bfcl:simple_python", "bfcl:multiple", "bfcl:irrelevance"]
-    assert preset.arms == ("promptlearn", "gepa") and preset.out_name == "tools"
+    assert preset.arms == ("promptlearn", "gepa") and preset.out_name == "tools" and preset.reuse_peers
     for task in preset.tasks:
         config = task.config("promptlearn", preset.budget)
         assert task.system_prompt == "You can call these functions." and config.scorer == "bfcl"
