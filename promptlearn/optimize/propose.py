@@ -124,8 +124,13 @@ class Proposer:
                 break
             # Nothing new survived (about one example, a repeat of a rejected rule, or a near-copy of a bullet
             # already in the playbook): ask again, saying why, so no iteration ends with nothing new tried.
-            note = "; ".join(f"'{d.text[:80]}' {why}" for d, applied, why in candidate.outcomes if not applied)
-            note, earlier_outcomes = note or "it proposed no edit", candidate.outcomes
+            dropped = [(d, why) for d, applied, why in candidate.outcomes if not applied]
+            note = "; ".join(f"'{d.text[:80]}' {why}" for d, why in dropped) or "it proposed no edit"
+            earlier_outcomes = candidate.outcomes
+            # Retried differently: what it proposed joins the rules not to repeat, and the failures come in another
+            # order (a small rewriter answers the first failure it reads; the bbh runs proposed one rule again).
+            tried = [*tried, *(d.text for d, _why in dropped if d.op != "remove")]
+            failures = failures[len(failures) // 2:] + failures[: len(failures) // 2]
         self.emit(StepFinished())
         if not proposal.ok:
             self.store.commit_version(self.run_id, number, current, status="failed", parent=current_no,

@@ -108,6 +108,10 @@ def test_a_copy_of_a_bullet_already_in_the_playbook_is_retried_not_wasted(tmp_pa
     result = optimize(config(tmp_path, learn={"worked_examples": 0, "candidates": 1}), store=store, lm=lm)
     assert any(b.text == rule for b in result.final.bullets)
     assert len(seen) == 3 and "Your previous reply was not usable" in seen[2] and "near-duplicate" in seen[2]
+    # Retried differently: the repeated rule is listed as not to propose again, and the failures are reordered.
+    assert rule in seen[2].split("## Rules already tried and rejected")[1].split("##")[0]
+    first_failure = [p.split("### f1\n")[1].split("Model answer")[0] for p in (seen[1], seen[2])]
+    assert first_failure[0] != first_failure[1]
     retried = [v for v in store.versions(result.run_id) if "Answer in capitals." in v.content_json]
     assert len(retried) == 1 and retried[0].note.startswith("rejected: screening")  # tried, not skipped
     assert {(d.text, d.applied) for d in store.deltas(result.run_id, retried[0].number)} == {
