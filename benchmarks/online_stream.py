@@ -219,7 +219,7 @@ def main() -> None:
     parser.add_argument("--db", default="runs/out/online.db")
     parser.add_argument("--out-dir", default="benchmarks/results")
     parser.add_argument("--stream", type=int, default=48, help="served train examples (the production stream)")
-    parser.add_argument("--batch", type=int, default=16, help="new traces per online update")
+    parser.add_argument("--batch", type=int, default=24, help="new traces per online update (two updates on 48)")
     parser.add_argument("--replay", type=int, default=8, help="earlier traces every candidate is also scored on")
     parser.add_argument("--test", type=int, default=100, help="test examples scored as later traffic")
     parser.add_argument("--seed", type=int, default=0, help="the simulated users' seed (and the learner's)")
