@@ -36,6 +36,7 @@ class BenchPreset:
     notes: str = ""
     out_name: str = ""  # results file stem; default `peers-<name>`
     reuse_peers: bool = False  # keep the peers' results in `<out>-peers/` and reuse them while they match
+    task_call_s: float = TASK_CALL_S  # seconds per task-model call, for the estimate
 
     @property
     def results_name(self) -> str:
@@ -45,12 +46,13 @@ class BenchPreset:
                    tasks: tuple[BenchTask, ...] | None = None) -> float:
         """Upper-bound wall time: every arm spends its whole budget, every final prompt is scored on test."""
         chosen, b = arms or self.arms, budget or self.budget
-        total = sum(_seconds(task, arm, b) for task in tasks or self.tasks for arm in {"seed", *chosen})
+        total = sum(_seconds(task, arm, b, self.task_call_s)
+                    for task in tasks or self.tasks for arm in {"seed", *chosen})
         return total * (seeds or self.seeds)
 
 
-def _seconds(task: BenchTask, arm: str, budget: int) -> float:
-    test = task.test * TASK_CALL_S
+def _seconds(task: BenchTask, arm: str, budget: int, call_s: float) -> float:
+    test = task.test * call_s
     if arm == "seed":
         return test
     if arm in ("promptlearn", "full_rewrite", "add_only"):
@@ -60,15 +62,15 @@ def _seconds(task: BenchTask, arm: str, budget: int) -> float:
         iterations = max(0, min(max_iterations, (budget - task.val) // per_iteration))
         task_calls = task.val + iterations * per_iteration
         reflect = iterations * (learn.max_failures + 1 + 2 * learn.candidates)  # judge calls, rewriter + one retry
-        return task_calls * TASK_CALL_S + reflect * REFLECT_CALL_S + test
+        return task_calls * call_s + reflect * REFLECT_CALL_S + test
     if arm == "gepa":
         iterations = max(0, (budget - task.val) // (2 * GEPA_MINIBATCH))
-        return budget * TASK_CALL_S + max(1, iterations) * REFLECT_CALL_S + test * (1 + len(CHECKPOINTS))
+        return budget * call_s + max(1, iterations) * REFLECT_CALL_S + test * (1 + len(CHECKPOINTS))
     # miprov2, auto="light": 6 candidates, demo bootstrapping over the train split, 10 trials on minibatches of
     # up to 35 val examples plus full evaluations: about 10 val passes; it is not held to `budget`.
     mipro_calls = task.train + 10 * min(task.val, 35) + task.val
     proposer = math.ceil(task.train / MIPRO_VIEW_BATCH) + 1 + 2 + MIPRO_LIGHT_CANDIDATES
-    return mipro_calls * TASK_CALL_S + proposer * REFLECT_CALL_S + test
+    return mipro_calls * call_s + proposer * REFLECT_CALL_S + test
 
 
 def _learn(task: BenchTask) -> dict[str, int]:
@@ -109,6 +111,7 @@ PRESETS: dict[str, BenchPreset] = {
 
 TOOLS_MODELS = CPU_MODELS.model_copy(update={"task_max_tokens": 128})  # a call with its arguments is longer
 TOOLS_SEED_PROMPT = "You can call these functions."
+TOOLS_CALL_S = 11.0  # measured: a 0.5B call with the tools' schemas in its prompt (tools.md, 455 s for 40 calls)
 # No worked examples: a demonstration is a (user, assistant text) turn, and a call is not text.
 TOOLS_LEARN = {**CPU_LEARN, "budget.max_iterations": 4, "learn.worked_examples": 0}
 
@@ -124,6 +127,7 @@ def tools_preset() -> BenchPreset:
     return BenchPreset(
         name="tools", tasks=tuple(bfcl_task(c) for c in ("simple_python", "multiple", "irrelevance")), budget=80,
         models=TOOLS_MODELS, arms=("promptlearn", "gepa"), out_name="tools", reuse_peers=True,
+        task_call_s=TOOLS_CALL_S,
         notes="function calling (issue #20): BFCL's simple_python, multiple and irrelevance (where the right "
               "answer is no call) as bfcl-eval ships them, scored by its AST checker; the seed prompt is \"You can "
               "call these functions.\"; seed vs promptlearn vs GEPA on 80 learning rollouts each; train 20 / val "

@@ -100,7 +100,8 @@ def test_the_tools_preset_runs_bfcl_categories_apart_from_the_learn_mean() -> No
         config = task.config("promptlearn", preset.budget)
         assert task.system_prompt == "You can call these functions." and config.scorer == "bfcl"
         assert config.dataset.metadata == ["tools", "functions", "category"] and config.dataset.id == "id"
-    assert preset.estimate_s() > 0
+    # Sized from the measured seconds of a call with tools (about 11 s here), not the plain 2.5 s: an hour a category.
+    assert preset.estimate_s() > 3 * 3600 * 0.9
     assert not any(t.dataset.startswith("bfcl:") for t in get_preset("cpu").tasks)
 
 
