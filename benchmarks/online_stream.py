@@ -13,7 +13,7 @@ CLINC150 `banking` (the learn task's own train / test splits, in its seeded orde
 
 Every model call goes through the store's LM cache, so a rerun replays. Writes online_stream.{json,md}.
 
-    python -m benchmarks.online_stream --db runs/out/online.db [--stream 48 --batch 16 --replay 8 --test 100]
+    python -m benchmarks.online_stream --db runs/out/online.db [--stream 48 --batch 24 --replay 8 --test 100]
 """
 
 from __future__ import annotations
@@ -27,19 +27,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import select
-
 from promptlearn.bench.learn import LEARN_MODELS, clinc_intents, clinc_seed_prompt, clinc_task
 from promptlearn.bench.task import BenchTask
 from promptlearn.config import LearnConfig, OnlineConfig, TracesConfig
 from promptlearn.data import Dataset, Example
 from promptlearn.evaluate import EvalResult, evaluate
 from promptlearn.lm import LM
-from promptlearn.seeding import part_rng
 from promptlearn.stats import paired_bootstrap
 from promptlearn.store import Store
 from promptlearn.store.quality import detail
-from promptlearn.store.tables import LMCallRow
 from promptlearn.store.traces import BATCH_RECORD
 from promptlearn.traces import import_traces
 from promptlearn.traces.online import OnlineLearner
@@ -49,19 +45,14 @@ RATE = 0.30  # the share of shown outputs a user rates
 CORRECT_RATE = 0.10  # the share of thumbs-down that come with the right answer
 
 
-def in_seeded_order(dataset: Dataset, part: str, chosen: Dataset, seed: int) -> list[Example]:
-    """`chosen`, a part that `split_by_column` drew (it keeps file order), in the order of the seeded draw."""
-    pool = [e for e in dataset.examples if str(e.metadata["split"]).strip().lower() == part]
-    part_rng(seed, part).shuffle(pool)  # the shuffle split_by_column makes
-    wanted = {e.id for e in chosen.examples}
-    return [e for e in pool if e.id in wanted]
-
-
 def slices(stream_n: int, test_n: int) -> tuple[BenchTask, list[Example], list[Example]]:
     """The learn task, the stream (its first train examples, seeded order) and later traffic (its first test)."""
     task = replace(clinc_task(DOMAIN), train=stream_n, test=test_n)
     dataset, splits, _scorer = task.data()
-    return task, in_seeded_order(dataset, "train", splits.train, task.seed), list(splits.test.examples)
+    assert task.split_column is not None  # CLINC keeps the dataset's own splits
+    drawn = {e.id for e in splits.train.examples}  # the split keeps file order: the stream takes the draw's
+    stream = [e for e in dataset.in_draw_order(task.seed, task.split_column, "train") if e.id in drawn]
+    return task, stream, list(splits.test.examples)
 
 
 def answer(store: Store, task: BenchTask, prompt: str, examples: list[Example], name: str,
@@ -105,10 +96,8 @@ def batch_outcomes(store: Store, run_id: str) -> list[dict[str, Any]]:
 
 def calls_made(store: Store, run_id: str | None, task_model: str) -> dict[str, dict[str, float]]:
     """Model calls a run made (cache hits not counted), by role: task, judge, rewriter."""
-    with store.session() as s:
-        rows = s.exec(select(LMCallRow).where(LMCallRow.run_id == run_id)).all()
     out: dict[str, dict[str, float]] = {}
-    for row in rows:
+    for row in store.calls_of_run(run_id) if run_id else []:
         role = "task" if row.model == task_model else "rewriter" if '"deltas"' in row.request_json else "judge"
         cell = out.setdefault(role, {"calls": 0, "tokens": 0, "lm_seconds": 0.0})
         cell["calls"] += 1
@@ -127,7 +116,7 @@ def described(result: EvalResult) -> dict[str, Any]:
             "top_answers": dict(Counter(answers).most_common(3)), "unparsed": unparsed / n if n else 0.0}
 
 
-def run(db: str = "runs/out/online.db", out_dir: str = "benchmarks/results", stream: int = 48, batch: int = 16,
+def run(db: str = "runs/out/online.db", out_dir: str = "benchmarks/results", stream: int = 48, batch: int = 24,
         replay: int = 8, test: int = 100, seed: int = 0, candidates: int = 1, rate: float = RATE,
         correction_rate: float = CORRECT_RATE, inner: LM | None = None) -> dict[str, Any]:
     """The whole benchmark; `inner` replaces the real models (a FakeLM in tests). Returns what it writes."""

@@ -79,6 +79,22 @@ class Dataset:
     def split_by_column(self, seed: int, column: str, train: float, val: float, test: float) -> Splits:
         """Keep the dataset's own splits: each part is drawn (shuffled with `seed`) from the rows whose `column`
         says so (`train`; `val`, `validation` or `dev`; `test`). Ints are counts, floats fractions of that part."""
+        groups = self._column_parts(column)
+        parts: dict[str, Dataset] = {}
+        for part, asked in (("train", train), ("val", val), ("test", test)):
+            pool = groups[part]
+            size = _split_sizes(len(pool), {part: asked})[part]
+            if size > len(pool):
+                raise ConfigError(f"split {part}={asked} but dataset '{self.name}' has {len(pool)} rows with "
+                                  f"{column}={part}; ask for fewer")
+            parts[part] = self._subset(sorted(_drawn(pool, seed, part)[:size]), part)
+        return Splits(**parts)
+
+    def in_draw_order(self, seed: int, column: str, part: str) -> list[Example]:
+        """A part's rows in the order `split_by_column` draws them (it takes the first n, then keeps file order)."""
+        return [self.examples[i] for i in _drawn(self._column_parts(column)[part], seed, part)]
+
+    def _column_parts(self, column: str) -> dict[str, list[int]]:
         groups: dict[str, list[int]] = {"train": [], "val": [], "test": []}
         for index, example in enumerate(self.examples):
             if column not in example.metadata:
@@ -89,17 +105,7 @@ class Dataset:
                 raise ConfigError(f"dataset '{self.name}': {example.id} has {column}={value!r}; use one of "
                                   f"{', '.join(sorted(_SPLIT_NAMES))}")
             groups[part].append(index)
-        parts: dict[str, Dataset] = {}
-        for part, asked in (("train", train), ("val", val), ("test", test)):
-            pool = groups[part]
-            size = _split_sizes(len(pool), {part: asked})[part]
-            if size > len(pool):
-                raise ConfigError(f"split {part}={asked} but dataset '{self.name}' has {len(pool)} rows with "
-                                  f"{column}={part}; ask for fewer")
-            order = list(pool)
-            part_rng(seed, part).shuffle(order)
-            parts[part] = self._subset(sorted(order[:size]), part)
-        return Splits(**parts)
+        return groups
 
     def sample(self, n: int, seed: int) -> Dataset:
         """`n` examples chosen by `seed`, kept in file order so samples are easy to read side by side."""
@@ -122,6 +128,13 @@ class Splits:
     train: Dataset
     val: Dataset
     test: Dataset
+
+
+def _drawn(pool: list[int], seed: int, part: str) -> list[int]:
+    """The row indices of one part in the seeded order a split draws them."""
+    order = list(pool)
+    part_rng(seed, part).shuffle(order)
+    return order
 
 
 def _split_sizes(total: int, asked: dict[str, float]) -> dict[str, int]:

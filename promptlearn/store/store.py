@@ -180,6 +180,11 @@ class Store(QualityRecords, ReviewRecords, TraceRecords, VersionRecords):
         with self.session() as s:
             s.connection().execute(statement, rows)
 
+    def calls_of_run(self, run_id: str) -> list[LMCallRow]:
+        """The model calls a run made itself (a cache hit is recorded under the run that first made the call)."""
+        with self.session() as s:
+            return list(s.exec(select(LMCallRow).where(LMCallRow.run_id == run_id).order_by(col(LMCallRow.id))))
+
     def call_stats(self, run_id: str | None = None) -> dict[str, float]:
         with self.session() as s:
             query = select(func.count(), func.sum(LMCallRow.prompt_tokens + LMCallRow.completion_tokens),

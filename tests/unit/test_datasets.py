@@ -322,6 +322,16 @@ def test_split_column_draws_each_part_from_its_own_rows(tmp_path: Path) -> None:
     assert [e.id for e in other.train] != [e.id for e in splits.train]
 
 
+def test_a_part_in_draw_order_starts_with_what_the_split_drew(tmp_path: Path) -> None:
+    """The online-stream benchmark serves the train part in the order the split draws it."""
+    data = load_dataset(jsonl(tmp_path / "s.jsonl", _split_rows(20, 10, 15)), metadata=["split"])
+    order = data.in_draw_order(3, "split", "train")
+    assert len(order) == 20 and {e.target for e in order} == {"train"}
+    drawn = data.split_by_column(3, "split", 7, 1, 1).train
+    assert {e.id for e in order[:7]} == {e.id for e in drawn}
+    assert [e.id for e in order] != sorted(e.id for e in order)  # shuffled, not file order
+
+
 def test_split_column_errors_name_the_column_and_the_row(tmp_path: Path) -> None:
     rows = _split_rows(3, 3, 3) + [{"input": "x", "target": "y", "split": "holdout"}]
     data = load_dataset(jsonl(tmp_path / "s.jsonl", rows), metadata=["split"])
