@@ -47,18 +47,17 @@ def _promptlearn(arm: str, task: BenchTask, budget: int, lm_inner: LM | None, **
     config = task.config(arm, budget, **overrides)
     store = task.store()
     previous = stored_run(store, config)
-    wall_s: float | None = None
-    if previous and store.get_run(previous).status == "completed":
+    finished = store.get_run(previous) if previous else None
+    if finished is not None and finished.status == "completed":
         # Read, never re-run: replaying a finished run with code that asks other questions (a changed prompt)
         # would make new model calls and could add versions to a run that already ended.
-        result = finished_result(task, store, previous)
-        row = store.get_run(previous)
-        wall_s = (row.updated_at - row.created_at).total_seconds()  # what the run took when it ran
+        result = finished_result(task, store, finished.id)
+        wall_s = (finished.updated_at - finished.created_at).total_seconds()  # what the run took when it ran
+        scored = from_optimize(arm, task, budget, result, wall_s)
+        scored.notes["read_from_store"] = True
     else:
         result = optimize(None if previous else config, resume=previous, store=store, lm=lm_inner)
-    scored = from_optimize(arm, task, budget, result, clock.elapsed() if wall_s is None else wall_s)
-    if wall_s is not None:
-        scored.notes["read_from_store"] = True
+        scored = from_optimize(arm, task, budget, result, clock.elapsed())
     scored.checkpoints = score_checkpoints(task, store, result, lm_inner, arm,
                                            tuple(n for n in CHECKPOINTS if n < budget))
     return scored

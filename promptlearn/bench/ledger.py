@@ -38,8 +38,8 @@ def with_recorded_cost(store: Store, task: BenchTask, result: ArmResult) -> ArmR
     # A finished run read from the store (arms.finished_result) takes the cost recorded for its cell only if it was
     # recorded for this very run: the cell may have been run again since, the old run set aside. (Costs recorded
     # before run ids were kept are trusted: a resumed run's stored spend counts only its last stretch.)
-    same = not result.notes.get("read_from_store") or recorded.get("run_ids", list(result.run_ids)) == list(
-        result.run_ids)
+    recorded_for = recorded.get("run_ids")
+    same = not result.notes.get("read_from_store") or recorded_for is None or recorded_for == list(result.run_ids)
     if result.fresh_calls == 0 and same and any(f in recorded for f in COST_FIELDS):
         notes = {**result.notes, "replayed": True, "replay_wall_s": result.wall_s}
         return replace(result, notes=notes, **{f: recorded[f] for f in COST_FIELDS if f in recorded})
