@@ -77,5 +77,15 @@ def rules_json_task() -> BenchTask:
                      promptlearn=dict(LEARN_PROMPTLEARN), reflection_max_tokens=512)
 
 
+def learn_family_task(name: str) -> BenchTask | None:
+    """Another task run the same way as the preset's own (`clinc-travel`, `bbh:navigate`), to check that what the
+    loop learns on the four tasks holds on others; None for a name outside the family."""
+    if name.startswith("clinc-"):
+        return clinc_task(name.removeprefix("clinc-"))
+    if name.startswith("bbh:"):
+        return bbh_task(name.removeprefix("bbh:"))
+    return None
+
+
 def learn_tasks() -> tuple[BenchTask, ...]:
     return (*(clinc_task(d) for d in CLINC_DOMAINS), bbh_task(), rules_json_task())

@@ -37,6 +37,9 @@ class BenchPreset:
     out_name: str = ""  # results file stem; default `peers-<name>`
     reuse_peers: bool = False  # keep the peers' results in `<out>-peers/` and reuse them while they match
     task_call_s: float = TASK_CALL_S  # seconds per task-model call, for the estimate
+    # Tasks of the same family the preset does not list ("clinc-travel" beside "clinc-banking"), built the way its
+    # own are: same splits, seed-prompt shape, scorer and loop settings; None when the name is not of the family.
+    family: Callable[[str], BenchTask | None] | None = None
 
     @property
     def results_name(self) -> str:
@@ -88,12 +91,12 @@ def bbh(name: str, train: int = 10, val: int = 10, test: int = 20, **learn: int)
 
 
 def learn_preset() -> BenchPreset:
-    from promptlearn.bench.learn import LEARN_BUDGET, LEARN_MODELS, learn_tasks
+    from promptlearn.bench.learn import LEARN_BUDGET, LEARN_MODELS, learn_family_task, learn_tasks
 
     return BenchPreset(
         name="learn", tasks=learn_tasks(), budget=LEARN_BUDGET, models=LEARN_MODELS,
         arms=DEFAULT_ARMS, out_name="learn",
-        reuse_peers=True,
+        reuse_peers=True, family=learn_family_task,
         notes="two CLINC150 domains, one BBH task and rules-json; 150 learning rollouts per arm; checkpoints at "
               "50 and 100 rollouts; the peers' test results are reused while their fingerprint matches.")
 
@@ -152,7 +155,7 @@ def select_tasks(preset: BenchPreset, names: list[str] | None) -> tuple[BenchTas
         return preset.tasks
     known = {t.dataset: t for t in preset.tasks} | {t.name: t for t in preset.tasks}
     known |= {t.dataset.split(":", 1)[-1]: t for t in preset.tasks}
-    return tuple(known.get(n) or own_task(preset, n) for n in names)
+    return tuple(known.get(n) or (preset.family and preset.family(n)) or own_task(preset, n) for n in names)
 
 
 def own_task(preset: BenchPreset, dataset: str) -> BenchTask:

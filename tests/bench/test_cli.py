@@ -39,6 +39,20 @@ def test_the_learn_preset_has_its_four_tasks_with_their_splits() -> None:
     assert {e.metadata["split"] for e in splits.test} == {"test"} and len(splits.test) == 150
 
 
+def test_other_tasks_of_the_learn_family_run_the_same_way() -> None:
+    from promptlearn.bench import get_preset
+    from promptlearn.bench.presets import select_tasks
+
+    learn = get_preset("learn")
+    travel, navigate, mine = select_tasks(learn, ["clinc-travel", "bbh:navigate", "bbh_like.jsonl"])
+    assert (travel.name, travel.split_column, travel.train, travel.val, travel.test) == (
+        "clinc-travel", "split", 60, 30, 150)
+    assert "Reply with the intent only." in travel.system_prompt and "travel" in travel.scorer + travel.system_prompt
+    assert travel.promptlearn == learn.tasks[0].promptlearn
+    assert (navigate.dataset, navigate.train, navigate.val, navigate.test) == ("bbh:navigate", 30, 30, 100)
+    assert mine.split_column is None and mine.scorer == "auto"  # outside the family: the user's own dataset
+
+
 def test_dry_run_prints_the_estimate_and_runs_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     import promptlearn.bench
 
