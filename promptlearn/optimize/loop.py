@@ -21,7 +21,6 @@ from promptlearn.judging import ExplanatoryJudge, trust_table
 from promptlearn.optimize import guards
 from promptlearn.optimize.budget import Meter
 from promptlearn.optimize.events import (
-    Accepted,
     EvalFinished,
     EvalStarted,
     Events,
@@ -211,13 +210,11 @@ class Loop:
             screening = item.screening.describe() if item.screening else "screening"
             self.store.record_rejection(self.run_id, item.number,
                                         f"passed {screening}; not validated ({chosen} ranked higher)")
-        settled = self.oversight.settle(best, iteration, current, current_no, current_val, held_for_test) \
+        taken = self.oversight.accept(best, iteration, current, current_no, current_val, held_for_test) \
             if best else None
-        if settled is None:
+        if taken is None:
             return None
-        playbook, number, val, _gate = settled
-        self.store.accept_version(self.run_id, number)
-        self.emit(Accepted(number, len(playbook.bullets)))
+        playbook, number, val = taken
         accepted = citation_credit(playbook, results)
         self.oversight.observe(iteration, accepted)
         return accepted, number, val

@@ -53,8 +53,13 @@ class Oversight:
         outcome = self.validate(Proposed(number, candidate, "expiry"), current, current_no, current_val,
                                 held_for_test)
         self.staleness.tried_removal(iteration, [b.id for b, _why in stale])
-        settled = self.settle(outcome, iteration, current, current_no, current_val, held_for_test) \
-            if outcome else None
+        return self.accept(outcome, iteration, current, current_no, current_val, held_for_test) if outcome else None
+
+    def accept(self, outcome: Validated, iteration: int, current: Playbook, current_no: int,
+               current_val: list[RolloutResult], held_for_test: int) -> Current | None:
+        """Accept a candidate that passed the gate, once review (if on) agrees: its playbook, number and val
+        results, or None when review dropped it."""
+        settled = self.settle(outcome, iteration, current, current_no, current_val, held_for_test)
         if settled is None:
             return None
         playbook, number, val, _gate = settled
