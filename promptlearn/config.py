@@ -109,6 +109,8 @@ class LearnConfig(Frozen):
     successes_shown: int = Field(2, ge=0)
     candidates: int = Field(1, ge=1, le=8)
     judge: str = "explain"
+    explain: bool = Field(True, description="the judge explains each failure for the rewriter; off: the rewriter "
+                          "sees the code's verdict, label confusions and contrasts only (no judge calls)")
     rewriter_template: str = "rewriter"
     mode: Literal["deltas", "full_rewrite", "add_only"] = "deltas"
     playbook_max_tokens: int = Field(400, ge=20)

@@ -5,8 +5,8 @@
 - `gepa`, `miprov2`: DSPy's optimizers, run for real through our LM seam (see `peers`).
 - `full_rewrite`: the whole prompt rewritten each iteration, ungated (the published Arize recipe).
 - `add_only`: ACE-style additions only, ungated.
-- `no_examples`, `no_screen`: promptlearn with one mechanism off (worked examples; screening and merge), for the
-  table of what each mechanism bought. Not in the presets' default arms.
+- `no_examples`, `no_screen`, `no_judge`: promptlearn with one mechanism off (worked examples; screening and
+  merge; the judge's critiques), for the table of what each mechanism bought. Not in the presets' default arms.
 
 `budget` is the number of task-model calls an arm may spend learning; scoring the seed and the final prompt on
 the test split is counted apart (`test_rollouts`), the same for every arm.
@@ -122,6 +122,7 @@ def score_checkpoints(task: BenchTask, store: Store, result: OptimizeResult, lm_
 LOOP_OVERRIDES: dict[str, dict[str, Any]] = {
     "promptlearn": {}, "no_examples": {"learn.worked_examples": 0},
     "no_screen": {"learn.screen": False, "learn.merge": False},
+    "no_judge": {"learn.explain": False},
     "full_rewrite": {"learn.mode": "full_rewrite", "gate.method": "none"},
     "add_only": {"learn.mode": "add_only", "gate.method": "none"},
 }
@@ -196,6 +197,12 @@ def no_screen_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResul
     return _promptlearn("no_screen", task, budget, lm_inner, **LOOP_OVERRIDES["no_screen"])
 
 
+def no_judge_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
+    """promptlearn without the explanatory judge: the rewriter sees the code's verdict, label confusions and
+    contrasts only. What the judge's critiques (about half the reflection tokens) buy."""
+    return _promptlearn("no_judge", task, budget, lm_inner, **LOOP_OVERRIDES["no_judge"])
+
+
 ARMS: dict[str, Arm] = {
     "seed": seed_arm,
     "promptlearn": promptlearn_arm,
@@ -205,9 +212,10 @@ ARMS: dict[str, Arm] = {
     "add_only": add_only_arm,
     "no_examples": no_examples_arm,
     "no_screen": no_screen_arm,
+    "no_judge": no_judge_arm,
 }
 # What a preset runs unless told otherwise: the seed, promptlearn, the two peers and the two published recipes.
 DEFAULT_ARMS = ("seed", "promptlearn", "gepa", "miprov2", "full_rewrite", "add_only")
 
 __all__ = ["ARMS", "DEFAULT_ARMS", "Arm", "add_only_arm", "full_rewrite_arm", "gepa_arm", "miprov2_arm",
-           "no_examples_arm", "no_screen_arm", "promptlearn_arm", "seed_arm"]
+           "no_examples_arm", "no_judge_arm", "no_screen_arm", "promptlearn_arm", "seed_arm"]

@@ -29,7 +29,7 @@ from promptlearn.optimize.events import (
 from promptlearn.optimize.proposers import Tried, filter_rules, with_examples_section, worked_examples
 from promptlearn.optimize.rewriter import Evidence, Proposal, Rewriter
 from promptlearn.optimize.screen import Screening
-from promptlearn.optimize.steps import Candidate, build_candidate, critique, error_patterns
+from promptlearn.optimize.steps import Candidate, build_candidate, code_evidence, critique, error_patterns
 from promptlearn.playbook import EXAMPLES_SECTION, Delta, Measured, Playbook
 from promptlearn.rollouts import RolloutResult
 from promptlearn.seeding import stream_seed
@@ -74,10 +74,13 @@ class Proposer:
         successes = [r for r in results if r.correct][: self.learn.successes_shown]
         # The code decides correctness; the judge explains. One success is judged too, to measure trust.
         judged = [*failures, *successes[:1]]
-        self.emit(StepStarted("judge: critiques", len(judged)))
-        evidence = critique(self.judge, self.store, self.run_id, current.render(), judged, self.show_check,
-                            on_each=lambda: self.emit(StepAdvanced()))
-        self.emit(StepFinished())
+        if self.learn.explain:
+            self.emit(StepStarted("judge: critiques", len(judged)))
+            evidence = critique(self.judge, self.store, self.run_id, current.render(), judged, self.show_check,
+                                on_each=lambda: self.emit(StepAdvanced()))
+            self.emit(StepFinished())
+        else:
+            evidence = [code_evidence(r, self.show_check) for r in judged]
         fail_ev = [self._with_contrast(e, r) for e, r in zip(evidence[: len(failures)], failures, strict=True)]
         ok_ev = evidence[len(failures):]
         patterns = error_patterns(results)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from promptlearn.config import LearnConfig
 from promptlearn.judging import ExplanatoryJudge
@@ -36,18 +36,30 @@ def critique(judge: ExplanatoryJudge, store: Store, run_id: str, system_prompt: 
             on_each()
         assert result.rollout_id is not None
         stored = store.get_critique(result.rollout_id, judge.name)
-        # What the code scorer found (a tool call's checker error; the hidden rules a record broke; no option letter)
-        # is shown to the judge and the rewriter; a bare "expected X, got Y" (labels, exact match) adds nothing.
-        check = result.reason if result.example.tools is not None or show_check else ""
+        check = _check(result, show_check)
         if stored is None:
             verdict = judge.judge(system_prompt, result.example, result.output, check)
             flagged = looks_like_injection(result.example.input, result.output)
             stored = store.record_critique(run_id, result.rollout_id, judge.name, verdict, correct=result.correct,
                                            flags="injection" if flagged else "")
-        evidence.append(Evidence(evidence_id(result.rollout_id), result.example.input, result.output,
-                                 result.example.target, stored.critique, stored.suggested_rule, check=check,
-                                 tool_call=result.example.tools is not None))
+        evidence.append(replace(code_evidence(result, show_check), critique=stored.critique,
+                                suggested_rule=stored.suggested_rule))
     return evidence
+
+
+def code_evidence(result: RolloutResult, show_check: bool) -> Evidence:
+    """A rollout as the rewriter sees it without a judge: the input, the answer, the target and what the code
+    scorer found (learn.explain off)."""
+    assert result.rollout_id is not None
+    check = _check(result, show_check)
+    return Evidence(evidence_id(result.rollout_id), result.example.input, result.output, result.example.target,
+                    check=check, tool_call=result.example.tools is not None)
+
+
+def _check(result: RolloutResult, show_check: bool) -> str:
+    # What the code scorer found (a tool call's checker error; the hidden rules a record broke; no option letter)
+    # is shown to the judge and the rewriter; a bare "expected X, got Y" (labels, exact match) adds nothing.
+    return result.reason if result.example.tools is not None or show_check else ""
 
 
 @dataclass(frozen=True)

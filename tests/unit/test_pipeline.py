@@ -186,3 +186,27 @@ def test_an_ungated_run_is_not_screened_either(tmp_path: Path) -> None:
                       lm=world_with(lambda r: "BILLING", [useless, useless]))
     assert "Be polite to the customer." in result.final.render()
     assert not any("screening" in v.note for v in store.versions(result.run_id))
+
+
+def test_without_the_judge_the_rewriter_sees_the_failures_and_no_critique(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "db.sqlite"))
+    rule = add("Answer with the bare label only.")
+    lm, seen = rewriter_spy(world_with(learns_from_examples, [rule]))
+    judged: list[LMRequest] = []
+    rewriter_only = lm.complete
+
+    def count_judge_calls(request: LMRequest):  # type: ignore[no-untyped-def]
+        if "failure_mode" in (request.json_schema or {}).get("properties", {}):
+            judged.append(request)
+        return rewriter_only(request)
+
+    lm.complete = count_judge_calls  # type: ignore[method-assign]
+    result = optimize(config(tmp_path, budget={"max_iterations": 1},
+                             learn={"worked_examples": 0, "explain": False}), store=store, lm=lm)
+    assert judged == [] and store.critiques(result.run_id) == []
+    assert seen and "Expected: " in seen[0] and "Critique:" not in seen[0]
+    # With the judge on (the default) the same run asks it and shows its critiques.
+    on_store = Store(str(tmp_path / "on.sqlite"))
+    lm_on, seen_on = rewriter_spy(world_with(learns_from_examples, [rule]))
+    optimize(config(tmp_path, budget={"max_iterations": 1}, learn={"worked_examples": 0}), store=on_store, lm=lm_on)
+    assert "Critique:" in seen_on[0]
