@@ -33,6 +33,9 @@ class LiteLLMLM:
 
     def __init__(self, api_base: str | None = None, timeout: float = 120.0):
         self.api_base, self.timeout = api_base, timeout
+        # How this endpoint takes a JSON schema: OpenAI's `json_schema` response format, or (llama-cpp-python's
+        # server, which answers 500 to `json_schema`) `json_object` with the schema beside it. Learnt on first use.
+        self.schema_format = "json_schema"
 
     def request_kwargs(self, request: LMRequest) -> dict[str, Any]:
         """litellm.completion's arguments for `request`."""
@@ -59,7 +62,7 @@ class LiteLLMLM:
             kwargs["response_format"] = {
                 "type": "json_schema",
                 "json_schema": {"name": "reply", "schema": request.json_schema, "strict": False},
-            }
+            } if self.schema_format == "json_schema" else {"type": "json_object", "schema": request.json_schema}
         return kwargs
 
     def complete(self, request: LMRequest) -> Completion:
@@ -69,6 +72,9 @@ class LiteLLMLM:
         try:
             response = litellm.completion(**kwargs)
         except Exception as exc:
+            if request.json_schema is not None and self.schema_format == "json_schema" and _rejects_json_schema(exc):
+                self.schema_format = "json_object"
+                return self.complete(request)
             if is_transient(exc):
                 raise
             if type(exc).__name__ in ("AuthenticationError", "NotFoundError", "BadRequestError") and (
@@ -78,6 +84,13 @@ class LiteLLMLM:
                                  "environment variable") from None
             return Completion(text="", latency_s=time.perf_counter() - start, error=f"{type(exc).__name__}: {exc}")
         return _to_completion(litellm, response, time.perf_counter() - start, request.tools is not None)
+
+
+def _rejects_json_schema(exc: Exception) -> bool:
+    """The server refused the `json_schema` response format but takes `json_object` (llama-cpp-python's says
+    "Input should be 'text' or 'json_object'", as a 500)."""
+    message = str(exc)
+    return "json_schema" in message and "json_object" in message and "response_format" in message
 
 
 def _to_completion(litellm: Any, response: Any, latency: float, with_tools: bool) -> Completion:

@@ -3,6 +3,7 @@ litellm as `openai/smollm2` with `api_base`, exactly as a vLLM or hosted endpoin
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -58,3 +59,20 @@ def test_a_server_that_checks_no_key_needs_no_api_key(server_url: str, tmp_path:
     result = evaluate(str(data), "Reply with one word.", MODEL, "exact", store=Store(str(tmp_path / "c.sqlite")),
                       max_tokens=4, api_base=server_url)
     assert result.results[0].error is None and result.results[0].output.strip()
+
+
+def test_a_judge_asks_the_server_for_json_and_gets_it(server_url: str) -> None:
+    # llama-cpp-python's server answers 500 to OpenAI's `json_schema` response format (it takes `json_object`
+    # with a schema): the judge and rewriter, which ask for a schema, fall back instead of failing the run.
+    from promptlearn.lm import LMRequest
+    from promptlearn.lm.litellm_lm import LiteLLMLM
+
+    schema = {"type": "object", "properties": {"verdict": {"type": "string", "enum": ["pass", "fail"]}},
+              "required": ["verdict"]}
+    lm = LiteLLMLM(api_base=server_url)
+    request = LMRequest.chat(MODEL, [{"role": "user", "content": "Is 2 + 2 = 4? Give your verdict."}],
+                             max_tokens=24, json_schema=schema)
+    reply = lm.complete(request)
+    assert reply.error is None and lm.schema_format == "json_object"
+    assert json.loads(reply.text)["verdict"] in ("pass", "fail")
+    assert lm.complete(request).text == reply.text  # asked the way that works from then on
