@@ -107,6 +107,13 @@ def _value(key: str, raw: str) -> Any:
         raise ConfigError(f"--set {key}: not valid JSON ({exc.msg}): {raw}") from None
 
 
+def config_from(model: type[BaseModel], fields: dict[str, Any], sets: list[str] | None, command: str) -> Any:
+    """`model` from a command's options (`fields`, dotted) with its `--set FIELD=VALUE` flags applied over them."""
+    from promptlearn.config import set_dotted
+
+    return validate_fields(model, set_dotted(fields, parse_sets(sets)), command)
+
+
 def validate_fields(model: type[BaseModel], fields: dict[str, Any], command: str) -> Any:
     """`model` from the options' fields; a bad value names the field, as a run file's errors do."""
     from pydantic import ValidationError

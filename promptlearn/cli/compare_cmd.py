@@ -10,18 +10,16 @@ from rich.markup import escape
 
 from promptlearn.cli.common import (
     DbOption,
+    config_from,
     console,
     default,
     emit_json,
     err,
     friendly,
     open_store,
-    parse_sets,
     set_option,
     size,
-    validate_fields,
 )
-from promptlearn.config import set_dotted
 from promptlearn.rl.compare_config import CompareConfig
 
 
@@ -81,7 +79,7 @@ def compare_cmd(
     }
     if system_prompt is not None:
         fields["system_prompt"] = system_prompt
-    config: CompareConfig = validate_fields(CompareConfig, set_dotted(fields, parse_sets(sets)), "compare")
+    config: CompareConfig = config_from(CompareConfig, fields, sets, "compare")
     if dry_run:
         for line in dry_run_lines(config):
             console.print(escape(line), highlight=False, soft_wrap=True)

@@ -9,17 +9,15 @@ from rich.markup import escape
 
 from promptlearn.cli.common import (
     DbOption,
+    config_from,
     default,
     emit_json,
     err,
     friendly,
     open_store,
-    parse_sets,
     set_option,
     size,
-    validate_fields,
 )
-from promptlearn.config import set_dotted
 from promptlearn.rl.config import RLConfig
 
 
@@ -74,7 +72,7 @@ def train_cmd(
     }
     if system_prompt is not None:
         fields["system_prompt"] = system_prompt
-    config: RLConfig = validate_fields(RLConfig, set_dotted(fields, parse_sets(sets)), "rl train")
+    config: RLConfig = config_from(RLConfig, fields, sets, "rl train")
 
     def show(step: dict[str, float]) -> None:
         if not as_json:

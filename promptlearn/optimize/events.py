@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, TypeVar, dataclass_transform
 
 OnEvent = Callable[[str, dict[str, Any]], None]  # the untyped form: (kind, data)
 
@@ -35,117 +35,119 @@ class Event:
                 if not ((value := getattr(self, f.name)) is None and f.default is None)}
 
 
-@dataclass(frozen=True)
+KINDS: dict[str, type[Event]] = {}  # every event class by its kind, filled by `@event`
+_E = TypeVar("_E", bound=type[Event])
+
+
+@dataclass_transform(frozen_default=True)
+def event(kind: str) -> Callable[[_E], _E]:
+    """Declare an event class: a frozen dataclass known by `kind` (what `on_event(kind, data)` callers see)."""
+    def declare(cls: _E) -> _E:
+        cls.kind = kind
+        KINDS[kind] = dataclass(frozen=True)(cls)  # made a frozen dataclass in place: the same class
+        return cls
+
+    return declare
+
+
+@event("iteration")
 class IterationStarted(Event):
-    kind: ClassVar[str] = "iteration"
     iteration: int
     version: int  # the current version the iteration starts from
 
 
-@dataclass(frozen=True)
+@event("eval_start")
 class EvalStarted(Event):
-    kind: ClassVar[str] = "eval_start"
     split: str
     version: int
     n: int
 
 
-@dataclass(frozen=True)
+@event("rollout")
 class RolloutScored(Event):
-    kind: ClassVar[str] = "rollout"
     split: str
     version: int
     correct: bool
 
 
-@dataclass(frozen=True)
+@event("eval_end")
 class EvalFinished(Event):
-    kind: ClassVar[str] = "eval_end"
     split: str
     version: int
     accuracy: float
 
 
-@dataclass(frozen=True)
+@event("step_start")
 class StepStarted(Event):
     """A slow reflection step (the judge's critiques, a rewriter call) of `n` units."""
 
-    kind: ClassVar[str] = "step_start"
     label: str
     n: int
 
 
-@dataclass(frozen=True)
+@event("step_advance")
 class StepAdvanced(Event):
-    kind: ClassVar[str] = "step_advance"
+    pass
 
 
-@dataclass(frozen=True)
+@event("step_end")
 class StepFinished(Event):
-    kind: ClassVar[str] = "step_end"
+    pass
 
 
-@dataclass(frozen=True)
+@event("critiques")
 class CritiquesReady(Event):
-    kind: ClassVar[str] = "critiques"
     n: int  # critiques of failures handed to the rewriter
 
 
-@dataclass(frozen=True)
+@event("proposal_failed")
 class ProposalFailed(Event):
-    kind: ClassVar[str] = "proposal_failed"
     version: int
     error: str | None
 
 
-@dataclass(frozen=True)
+@event("screen")
 class Screened(Event):
-    kind: ClassVar[str] = "screen"
     version: int
     origin: str  # rules | examples | merge
     fixed: int
     broken: int
 
 
-@dataclass(frozen=True)
+@event("gate")
 class GateDecided(Event):
-    kind: ClassVar[str] = "gate"
     version: int
     accepted: bool
     reason: str
     diff: float
 
 
-@dataclass(frozen=True)
+@event("accepted")
 class Accepted(Event):
-    kind: ClassVar[str] = "accepted"
     version: int
     bullets: int
 
 
-@dataclass(frozen=True)
+@event("flag")
 class Flagged(Event):
     """A reward-hacking smell: a bullet's text, or (`bullet="audit"`) gains a second judge does not see."""
 
-    kind: ClassVar[str] = "flag"
     version: int
     bullet: str
     reason: str
     text: str | None = None
 
 
-@dataclass(frozen=True)
+@event("ood")
 class OodScored(Event):
-    kind: ClassVar[str] = "ood"
     version: int
     accuracy: float
     diff: float
     flagged: bool
 
 
-@dataclass(frozen=True)
+@event("ood_cliff")
 class OodCliff(Event):
-    kind: ClassVar[str] = "ood_cliff"
     version: int
     dataset: str
     diff: float
@@ -153,31 +155,24 @@ class OodCliff(Event):
     high: float
 
 
-@dataclass(frozen=True)
+@event("review")
 class ReviewWaiting(Event):
     """A candidate passed the gate and waits for a person (gate.review): the run stops here."""
 
-    kind: ClassVar[str] = "review"
     version: int
     run_id: str
 
 
-@dataclass(frozen=True)
+@event("note")
 class Note(Event):
-    kind: ClassVar[str] = "note"
     text: str
 
 
-@dataclass(frozen=True)
+@event("done")
 class RunFinished(Event):
-    kind: ClassVar[str] = "done"
     run_id: str
 
 
-KINDS: dict[str, type[Event]] = {cls.kind: cls for cls in (
-    IterationStarted, EvalStarted, RolloutScored, EvalFinished, StepStarted, StepAdvanced, StepFinished,
-    CritiquesReady, ProposalFailed, Screened, GateDecided, Accepted, Flagged, OodScored, OodCliff, ReviewWaiting,
-    Note, RunFinished)}
 
 
 class Subscriber(Protocol):
