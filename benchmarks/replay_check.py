@@ -22,9 +22,18 @@ from promptlearn.lm import ReplayLM
 from promptlearn.optimize import optimize
 from promptlearn.store import Store
 
+# What a model call measured (its time, the tokens and price its provider reported): a replayed reply has none,
+# and none of it decides a version (unless `objective.weights` ranks by it, which these runs do not set).
+CALL_MEASURES = ("latency_s", "prompt_tokens", "cost_usd")
+
 
 def version_trace(store: Store, run_id: str) -> list[tuple[int, str, str, dict]]:
-    return [(v.number, v.status, v.content_hash, json.loads(v.scores_json)) for v in store.versions(run_id)]
+    return [(v.number, v.status, v.content_hash, _decisive(json.loads(v.scores_json))) for v in store.versions(run_id)]
+
+
+def _decisive(scores: dict) -> dict:
+    objectives = {k: v for k, v in scores.get("objectives", {}).items() if k not in CALL_MEASURES}
+    return {**scores, "objectives": objectives} if "objectives" in scores else scores
 
 
 def replay(source: Store, run_id: str, replies: dict[str, str]) -> list[str]:
