@@ -5,8 +5,9 @@
 - `gepa`, `miprov2`: DSPy's optimizers, run for real through our LM seam (see `peers`).
 - `full_rewrite`: the whole prompt rewritten each iteration, ungated (the published Arize recipe).
 - `add_only`: ACE-style additions only, ungated.
-- `no_examples`, `no_screen`, `no_judge`: promptlearn with one mechanism off (worked examples; screening and
-  merge; the judge's critiques), for the table of what each mechanism bought. Not in the presets' default arms.
+- `no_examples`, `no_screen`, `no_judge` / `judge`: promptlearn with one mechanism off (worked examples; screening
+  and merge) or the judge's critiques off / on, for the table of what each mechanism bought. Not in the presets'
+  default arms.
 
 `budget` is the number of task-model calls an arm may spend learning; scoring the seed and the final prompt on
 the test split is counted apart (`test_rollouts`), the same for every arm.
@@ -119,12 +120,14 @@ def score_checkpoints(task: BenchTask, store: Store, result: OptimizeResult, lm_
     return out
 
 
+# The published recipes learn from an LLM critic's feedback (Arize's explanations, ACE's reflector): the judge's
+# critiques stay on for them whatever the task's loop settings say; `no_examples` ran with them too.
 LOOP_OVERRIDES: dict[str, dict[str, Any]] = {
-    "promptlearn": {}, "no_examples": {"learn.worked_examples": 0},
+    "promptlearn": {}, "no_examples": {"learn.worked_examples": 0, "learn.explain": True},
     "no_screen": {"learn.screen": False, "learn.merge": False},
-    "no_judge": {"learn.explain": False},
-    "full_rewrite": {"learn.mode": "full_rewrite", "gate.method": "none"},
-    "add_only": {"learn.mode": "add_only", "gate.method": "none"},
+    "no_judge": {"learn.explain": False}, "judge": {"learn.explain": True},
+    "full_rewrite": {"learn.mode": "full_rewrite", "gate.method": "none", "learn.explain": True},
+    "add_only": {"learn.mode": "add_only", "gate.method": "none", "learn.explain": True},
 }
 
 
@@ -203,6 +206,11 @@ def no_judge_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult
     return _promptlearn("no_judge", task, budget, lm_inner, **LOOP_OVERRIDES["no_judge"])
 
 
+def judge_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
+    """promptlearn with the explanatory judge's critiques on, where the task's loop settings turn them off."""
+    return _promptlearn("judge", task, budget, lm_inner, **LOOP_OVERRIDES["judge"])
+
+
 ARMS: dict[str, Arm] = {
     "seed": seed_arm,
     "promptlearn": promptlearn_arm,
@@ -213,9 +221,10 @@ ARMS: dict[str, Arm] = {
     "no_examples": no_examples_arm,
     "no_screen": no_screen_arm,
     "no_judge": no_judge_arm,
+    "judge": judge_arm,
 }
 # What a preset runs unless told otherwise: the seed, promptlearn, the two peers and the two published recipes.
 DEFAULT_ARMS = ("seed", "promptlearn", "gepa", "miprov2", "full_rewrite", "add_only")
 
 __all__ = ["ARMS", "DEFAULT_ARMS", "Arm", "add_only_arm", "full_rewrite_arm", "gepa_arm", "miprov2_arm",
-           "no_examples_arm", "no_judge_arm", "no_screen_arm", "promptlearn_arm", "seed_arm"]
+           "judge_arm", "no_examples_arm", "no_judge_arm", "no_screen_arm", "promptlearn_arm", "seed_arm"]

@@ -15,7 +15,7 @@ from promptlearn.optimize.budget import Meter
 from tests.bench.fakes import BETTER, REFLECT, TASK, dspy_fields, make_task, world
 
 # These score the seed and the final prompt on test themselves.
-LOOP_ARMS = ("promptlearn", "full_rewrite", "add_only", "no_examples", "no_screen")
+LOOP_ARMS = ("promptlearn", "full_rewrite", "add_only", "no_examples", "no_screen", "no_judge", "judge")
 
 
 def spy(monkeypatch: pytest.MonkeyPatch, cls: type) -> list[dict[str, Any]]:
