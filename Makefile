@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test test-fast phoenix-venv stress lint bench bench-learn bench-learn-1.5b bench-bbh-choice bench-judge bench-online bench-quality bench-compare bfcl bench-tools install lock clean
+.PHONY: demo test test-fast phoenix-venv stress lint bench bench-learn bench-learn-1.5b bench-learn-other bench-learn-ablations bench-bbh-choice bench-judge bench-online bench-quality bench-compare bfcl bench-tools install lock clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -83,6 +83,20 @@ bench-learn: install
 bench-learn-1.5b: install
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
 	$(BIN)/promptlearn bench --preset learn --task-model local/qwen2.5-1.5b --out learn-1.5b --db runs/out/learn.db
+
+# Do other tasks agree? Run the same way as the preset's own (same splits, seed-prompt shape, scorer, loop), chosen
+# before any result: another CLINC150 domain and the BBH task the chooser ranks second (logical_deduction).
+bench-learn-other: install
+	$(BIN)/promptlearn models pull qwen2.5-0.5b
+	$(BIN)/promptlearn models pull qwen2.5-1.5b
+	$(BIN)/promptlearn bench --preset learn --tasks clinc-travel --arms promptlearn --arms gepa --out learn-other-travel --db runs/out/learn.db
+	$(BIN)/promptlearn bench --preset learn --tasks bbh:logical_deduction_three_objects --arms promptlearn --arms gepa --out learn-other-logic --db runs/out/learn.db
+
+# What each mechanism buys: promptlearn with worked examples off (and the judge on, as it ran), with the judge on.
+bench-learn-ablations: install
+	$(BIN)/promptlearn models pull qwen2.5-0.5b
+	$(BIN)/promptlearn models pull qwen2.5-1.5b
+	$(BIN)/promptlearn bench --preset learn --arms no_examples --arms judge --out learn-ablations --db runs/out/learn.db
 
 # How the learn preset's BBH task was chosen: zero-shot on train+val (never test) for each BBH task.
 bench-bbh-choice: install
