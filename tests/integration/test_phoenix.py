@@ -2,8 +2,9 @@
 `openinference-instrumentation-openai` answers support tickets through llama.cpp's OpenAI-compatible server (the
 embedded Qwen2.5 0.5B) and its spans go to a local Phoenix (arize-phoenix, run from its own virtualenv:
 phoenix_venv.py); some spans are annotated through the Phoenix client; `traces pull` imports them with their
-feedback (again: nothing new; after more traffic: only the new span), and `traces push` writes a playbook back as a
-prompt version, read back through the client."""
+feedback (again: nothing new; after more traffic: only the new span), `learn --online --once` learns from them
+through the same server, and `traces push` writes a playbook back as a prompt version, read back through the
+client."""
 
 from __future__ import annotations
 
@@ -153,6 +154,18 @@ def test_spans_annotated_in_phoenix_are_pulled_with_feedback_and_a_playbook_push
     llm_spans(client, 4)
     later = cli(*pull)
     assert (later["added"], later["duplicates"], later["with_feedback"]) == (1, 3, 2)
+
+    # Learning from the pulled spans, with the model the app used (the same llama.cpp server, as `openai/qwen`):
+    # the feedback becomes critiques, a candidate goes through the gate, the judge's agreement with the users is
+    # measured on the spans that carry both.
+    model = "openai/qwen"
+    sets = [f"system_prompt={SYSTEM}", f"models.task={model}", f"models.judge={model}", f"models.rewriter={model}",
+            f"models.api_base={model_url}", "batch=4", "replay=0"]
+    learned = cli("learn", "--online", "--once", "--db", db, *(arg for s in sets for arg in ("--set", s)))
+    [batch] = learned["batches"]
+    assert (batch["traces"], batch["last_trace"]) == (4, 4) and batch["note"].startswith("v1")
+    assert learned["judge_trust"]["n"] == 2  # the two spans with a user's thumbs
+    assert store.calls_of_run(learned["run_id"]), "no model call recorded for the online run"
 
     # A playbook (imported as a run) written back to Phoenix as a prompt version, and read back.
     playbook = tmp_path / "support.md"
