@@ -202,7 +202,7 @@ def no_screen_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResul
 
 def no_judge_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
     """promptlearn without the explanatory judge: the rewriter sees the code's verdict, label confusions and
-    contrasts only. What the judge's critiques (about half the reflection tokens) buy."""
+    contrasts only. What the judge's critiques (most of the reflection tokens) buy."""
     return _promptlearn("no_judge", task, budget, lm_inner, **LOOP_OVERRIDES["no_judge"])
 
 

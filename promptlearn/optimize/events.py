@@ -173,8 +173,6 @@ class RunFinished(Event):
     run_id: str
 
 
-
-
 class Subscriber(Protocol):
     def __call__(self, event: Event) -> None: ...
 

@@ -36,14 +36,13 @@ def critique(judge: ExplanatoryJudge, store: Store, run_id: str, system_prompt: 
             on_each()
         assert result.rollout_id is not None
         stored = store.get_critique(result.rollout_id, judge.name)
-        check = _check(result, show_check)
+        seen = code_evidence(result, show_check)
         if stored is None:
-            verdict = judge.judge(system_prompt, result.example, result.output, check)
+            verdict = judge.judge(system_prompt, result.example, result.output, seen.check)
             flagged = looks_like_injection(result.example.input, result.output)
             stored = store.record_critique(run_id, result.rollout_id, judge.name, verdict, correct=result.correct,
                                            flags="injection" if flagged else "")
-        evidence.append(replace(code_evidence(result, show_check), critique=stored.critique,
-                                suggested_rule=stored.suggested_rule))
+        evidence.append(replace(seen, critique=stored.critique, suggested_rule=stored.suggested_rule))
     return evidence
 
 
@@ -51,15 +50,12 @@ def code_evidence(result: RolloutResult, show_check: bool) -> Evidence:
     """A rollout as the rewriter sees it without a judge: the input, the answer, the target and what the code
     scorer found (learn.explain off)."""
     assert result.rollout_id is not None
-    check = _check(result, show_check)
-    return Evidence(evidence_id(result.rollout_id), result.example.input, result.output, result.example.target,
-                    check=check, tool_call=result.example.tools is not None)
-
-
-def _check(result: RolloutResult, show_check: bool) -> str:
+    tool_call = result.example.tools is not None
     # What the code scorer found (a tool call's checker error; the hidden rules a record broke; no option letter)
     # is shown to the judge and the rewriter; a bare "expected X, got Y" (labels, exact match) adds nothing.
-    return result.reason if result.example.tools is not None or show_check else ""
+    check = result.reason if tool_call or show_check else ""
+    return Evidence(evidence_id(result.rollout_id), result.example.input, result.output, result.example.target,
+                    check=check, tool_call=tool_call)
 
 
 @dataclass(frozen=True)
