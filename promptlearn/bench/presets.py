@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from promptlearn.bench.arms import DEFAULT_ARMS
+from promptlearn.bench.arms import DEFAULT_ARMS, LOOP_OVERRIDES
 from promptlearn.bench.peers import CHECKPOINTS, GEPA_MINIBATCH
 from promptlearn.bench.task import BenchTask
 from promptlearn.config import LearnConfig, ModelsConfig
@@ -58,7 +58,7 @@ def _seconds(task: BenchTask, arm: str, budget: int, call_s: float) -> float:
     test = task.test * call_s
     if arm == "seed":
         return test
-    if arm in ("promptlearn", "full_rewrite", "add_only"):
+    if arm in LOOP_OVERRIDES:  # promptlearn and its ablations run the loop
         learn = LearnConfig().model_copy(update=_learn(task))
         max_iterations = int(task.promptlearn.get("budget.max_iterations", 4))
         per_iteration = learn.batch_size + learn.candidates * task.val

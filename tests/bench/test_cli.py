@@ -125,3 +125,12 @@ def test_the_learn_preset_uses_the_bbh_task_the_chooser_picked() -> None:
     assert choice["chosen"] == LEARN_BBH_TASK
     gaps = {row["task"]: row["gap"] for row in choice["tasks"]}
     assert gaps[LEARN_BBH_TASK] == max(gaps.values()) and len(gaps) == 9
+
+
+def test_the_estimate_of_an_ablation_arm_is_the_loop_s() -> None:
+    from promptlearn.bench import get_preset
+
+    learn = get_preset("learn")
+    loop = learn.estimate_s(("promptlearn",))
+    assert learn.estimate_s(("no_judge",)) == learn.estimate_s(("judge",)) == learn.estimate_s(("no_examples",)) == loop
+    assert learn.estimate_s(("miprov2",)) != loop
