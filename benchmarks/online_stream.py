@@ -6,14 +6,17 @@ CLINC150 `banking` (the learn task's own train / test splits, in its seeded orde
    30% of the shown outputs (thumbs up when the task's scorer says the output is right, else down) and correct a
    tenth of the thumbs-down with the true label; the labels are used for nothing else. The calls go to a JSONL
    trace log, imported as a stream (a rerun imports nothing new);
-2. the online learner takes the stream in batches of `--batch`, replaying `--replay` earlier traces;
+2. the online learner takes the stream in batches of `--batch`, replaying `--replay` earlier traces. An intent is
+   a label (`outputs_are_labels`): a thumbs-up answer is that trace's answer, and traces with a known answer
+   (approved, or corrected) are the worked examples a candidate may show; unrated traces stay out of the gate
+   (`--unrated skip`) because the rubric judge agreed with the users on only half of the rated ones;
 3. the seed prompt and the learned playbook answer the first `--test` test examples (later traffic), scored
    against the held-back labels: accuracies with 95% intervals, the paired difference with its 95% bootstrap
    interval, beside the majority baseline and the answer distributions.
 
 Every model call goes through the store's LM cache, so a rerun replays. Writes online_stream.{json,md}.
 
-    python -m benchmarks.online_stream --db runs/out/online.db [--stream 48 --batch 24 --replay 8 --test 100]
+    python -m benchmarks.online_stream --db runs/out/online.db [--stream 200 --batch 100 --replay 40 --test 100]
 """
 
 from __future__ import annotations
@@ -116,9 +119,10 @@ def described(result: EvalResult) -> dict[str, Any]:
             "top_answers": dict(Counter(answers).most_common(3)), "unparsed": unparsed / n if n else 0.0}
 
 
-def run(db: str = "runs/out/online.db", out_dir: str = "benchmarks/results", stream: int = 48, batch: int = 24,
-        replay: int = 8, test: int = 100, seed: int = 0, candidates: int = 1, rate: float = RATE,
-        correction_rate: float = CORRECT_RATE, inner: LM | None = None) -> dict[str, Any]:
+def run(db: str = "runs/out/online.db", out_dir: str = "benchmarks/results", stream: int = 200, batch: int = 100,
+        replay: int = 40, test: int = 100, seed: int = 0, candidates: int = 1, rate: float = RATE,
+        correction_rate: float = CORRECT_RATE, worked_examples: int = 8, labels: bool = True,
+        unrated: str = "skip", inner: LM | None = None) -> dict[str, Any]:
     """The whole benchmark; `inner` replaces the real models (a FakeLM in tests). Returns what it writes."""
     started = time.monotonic()
     out = Path(out_dir)
@@ -138,9 +142,14 @@ def run(db: str = "runs/out/online.db", out_dir: str = "benchmarks/results", str
     traces = TracesConfig(stream=stream_name)
     imported = import_traces(store, log, traces, fmt="jsonl")
 
-    cfg = OnlineConfig(name=f"online-stream-b{batch}-r{replay}-c{candidates}", system_prompt=prompt, traces=traces,
+    # An intent is a label: an approved answer is the trace's answer and a worked example (outputs_are_labels);
+    # the rubric judge disagreed with the users on half the rated traces, so unrated ones are left out of the gate.
+    cfg = OnlineConfig(name=f"online-stream-b{batch}-r{replay}-c{candidates}-w{worked_examples}"
+                       f"{'-labels' if labels else ''}-{unrated}", system_prompt=prompt, traces=traces,
                        scorer=task.scorer, models=task.models, batch=batch, replay=replay, seed=seed,
-                       learn=LearnConfig(candidates=candidates))
+                       outputs_are_labels=labels, unrated=unrated,  # type: ignore[arg-type]
+                       learn=LearnConfig(candidates=candidates, worked_examples=worked_examples,
+                                         playbook_max_tokens=700))
     learner = OnlineLearner(cfg, store, inner=inner, on_note=lambda text: print(text, flush=True))
     learned = learner.run_once()
     final_prompt = learned.playbook.render()
@@ -153,7 +162,8 @@ def run(db: str = "runs/out/online.db", out_dir: str = "benchmarks/results", str
     summary = {
         "task": f"clinc-{DOMAIN}", "models": task.models.model_dump(include={"task", "judge", "rewriter"}),
         "settings": {"stream": stream, "batch": batch, "replay": replay, "test": test, "seed": seed,
-                     "candidates": candidates, "rate": rate, "correction_rate": correction_rate},
+                     "candidates": candidates, "rate": rate, "correction_rate": correction_rate,
+                     "worked_examples": worked_examples, "outputs_are_labels": labels, "unrated": unrated},
         "stream": {"name": stream_name, "served_accuracy": served.accuracy.as_dict("accuracy"),
                    **feedback_counts(lines), "log": str(log), "import": imported.as_dict()},
         "online": {"run_id": learned.run_id, "batches": batches, "batches_run_now": len(learned.batches),
@@ -207,9 +217,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--db", default="runs/out/online.db")
     parser.add_argument("--out-dir", default="benchmarks/results")
-    parser.add_argument("--stream", type=int, default=48, help="served train examples (the production stream)")
-    parser.add_argument("--batch", type=int, default=24, help="new traces per online update (two updates on 48)")
-    parser.add_argument("--replay", type=int, default=8, help="earlier traces every candidate is also scored on")
+    parser.add_argument("--stream", type=int, default=200, help="served train examples (the production stream)")
+    parser.add_argument("--batch", type=int, default=100, help="new traces per online update (two updates on 200)")
+    parser.add_argument("--replay", type=int, default=40, help="earlier traces every candidate is also scored on")
+    parser.add_argument("--worked-examples", type=int, default=8, help="worked examples per candidate (0: off)")
+    parser.add_argument("--free-text", action="store_true", help="outputs are not labels: approved outputs are "
+                        "not answers, only corrections are")
+    parser.add_argument("--unrated", choices=("rubric", "skip"), default="skip",
+                        help="traces nobody rated: judged by the rubric judge in the gate, or left out")
     parser.add_argument("--test", type=int, default=100, help="test examples scored as later traffic")
     parser.add_argument("--seed", type=int, default=0, help="the simulated users' seed (and the learner's)")
     parser.add_argument("--candidates", type=int, default=1, help="rewriter candidates per batch")
@@ -218,7 +233,8 @@ def main() -> None:
                         help="share of thumbs-down that come with the right answer")
     args = parser.parse_args()
     summary = run(args.db, args.out_dir, args.stream, args.batch, args.replay, args.test, args.seed,
-                  args.candidates, args.rate, args.correction_rate)
+                  args.candidates, args.rate, args.correction_rate, args.worked_examples, not args.free_text,
+                  args.unrated)
     print(json.dumps(summary["test"], indent=2))
 
 

@@ -20,6 +20,7 @@ a re-import updated the feedback of its traces meanwhile: not learned from yet, 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -33,7 +34,8 @@ from promptlearn.judging import trust_table
 from promptlearn.judging.judge import RubricJudge
 from promptlearn.lm import LM, build_lm
 from promptlearn.optimize.gate import GateResult, decide, reject
-from promptlearn.optimize.rewriter import Evidence, Rewriter
+from promptlearn.optimize.proposers import with_examples_section, worked_examples
+from promptlearn.optimize.rewriter import Evidence, Proposal, Rewriter
 from promptlearn.playbook import Playbook
 from promptlearn.rollouts import RolloutResult, RolloutRunner
 from promptlearn.safety import looks_like_injection
@@ -43,7 +45,7 @@ from promptlearn.store import Store
 from promptlearn.store.quality import detail
 from promptlearn.store.tables import RolloutRow, TraceRow
 from promptlearn.store.traces import BATCH_RECORD
-from promptlearn.traces.model import Feedback
+from promptlearn.traces.references import answered, trace_example, verdict_of
 from promptlearn.traces.scoring import FeedbackJudge, JudgeStopped, NoLabelScorer, rubric_example
 
 RECORDED = -1  # the version number under which the recorded production outputs are stored
@@ -79,6 +81,9 @@ def _row_id(row: TraceRow) -> int:
 
 
 def _comparable(config: dict[str, Any]) -> dict[str, Any]:
+    """The config as it decides results: a stored one read again (fields added since take their defaults)."""
+    with contextlib.suppress(ValueError):  # one this version cannot read is compared as stored (and refused)
+        config = OnlineConfig.model_validate(config).model_dump(mode="json")
     return {k: v for k, v in config.items() if k != "poll_s"}
 
 
@@ -167,17 +172,10 @@ class OnlineLearner:
 
     # ---- one batch ------------------------------------------------------------------------------------------
     def _example(self, row: TraceRow) -> Example:
-        feedback = {"score": row.score, "label": row.label, "comment": row.comment, "correction": row.correction}
-        return Example(row.key, row.input, row.correction or "",
-                       {"trace": row.id, "recorded": row.output, "feedback": feedback,
-                        "system_prompt": json.loads(row.metadata_json).get("system_prompt")})
+        return trace_example(row, self.cfg)
 
     def _verdict(self, example: Example) -> str | None:
-        f = Feedback(**example.metadata["feedback"])
-        correction, recorded = f.correction, example.metadata["recorded"]
-        if correction is not None and correction.strip() and correction.strip() != recorded.strip():
-            return "fail"
-        return f.verdict(self.cfg.traces)
+        return verdict_of(example, self.cfg)
 
     def _batch(self, number: int, rows: list[TraceRow], current_no: int, next_number: int) -> BatchOutcome:
         current = self._playbook(current_no)
@@ -196,7 +194,7 @@ class OnlineLearner:
         outcome = BatchOutcome(number, len(rows), last_id, version, accepted, note)
         # Written last: a crash before this line redoes the batch (from the cache, to the same result).
         self.store.add_quality(self.run_id, BATCH_RECORD, key=str(number), value=float(len(rows)), version=version,
-                               last_trace=last_id, next_number=next_number + self.cfg.learn.candidates,
+                               last_trace=last_id, next_number=next_number + self._per_batch(),
                                accepted=accepted, note=note)
         self.note(f"batch {number}: {note}")
         return outcome
@@ -241,13 +239,22 @@ class OnlineLearner:
         set. Returns the accepted version (or None) and what happened."""
         seen = {e.id for e in examples}
         gate_set = [*examples, *(e for e in replay if e.id not in seen)]
+        if self.cfg.unrated == "skip":  # the rubric judge is not trusted on this stream: only what users said
+            gate_set = [e for e in gate_set if self._verdict(e) is not None or e.target]
         replay_ids = {e.id for e in replay if e.id not in seen}
         base = self._rollouts(current, gate_set, current_no)
         best: tuple[float, int] | None = None
         notes: list[str] = []
-        for number in range(first, first + self.cfg.learn.candidates):
-            proposal = self.rewriter.propose(current, failures, successes, seed=stream_seed(self.cfg.seed, "proposal",
-                                                                                           number))
+        for number in range(first, first + self._per_batch()):
+            shown: set[str] = set()
+            if number < first + self.cfg.learn.candidates:
+                proposal = self.rewriter.propose(current, failures, successes,
+                                                 seed=stream_seed(self.cfg.seed, "proposal", number))
+            else:  # the last number: worked examples from traces whose answer is known
+                proposal, shown = self._examples(current, base, examples[-1])
+                if not proposal.deltas:
+                    continue
+                current = with_examples_section(current)
             applied = current.apply(proposal.deltas, version=number)
             self.store.commit_version(self.run_id, number, applied.playbook, status="candidate", parent=current_no,
                                       iteration=batch, outcomes=[(o.delta, o.applied, o.reason)
@@ -257,8 +264,9 @@ class OnlineLearner:
                 self.store.record_rejection(self.run_id, number, why)
                 notes.append(f"v{number}: {why}")
                 continue
-            cand = self._rollouts(applied.playbook, gate_set, number)
-            gate = self._gate(base, cand, replay_ids, number)
+            # An example shown to the task model is left out of both sides: it would pass by copying its answer.
+            cand = self._rollouts(applied.playbook, [e for e in gate_set if e.id not in shown], number)
+            gate = self._gate([r for r in base if r.example.id not in shown], cand, replay_ids, number)
             self.store.record_gate_decision(self.run_id, number, current_no, gate, mean([r.score for r in cand]))
             notes.append(f"v{number}: {gate.reason}")
             if gate.accepted and (best is None or gate.diff > best[0]):
@@ -267,6 +275,20 @@ class OnlineLearner:
             return None, "; ".join(notes)
         self.store.accept_version(self.run_id, best[1])
         return best[1], "; ".join(notes) + f"; accepted v{best[1]}"
+
+    def _per_batch(self) -> int:
+        """Version numbers a batch reserves: the rewriter's candidates, then one of worked examples if on."""
+        learn = self.cfg.learn
+        return learn.candidates + (1 if learn.worked_examples and learn.mode == "deltas" else 0)
+
+    def _examples(self, current: Playbook, base: list[RolloutResult], last: Example) -> tuple[Proposal, set[str]]:
+        """Worked examples for the current playbook's failures on the gate set, from the stream's traces up to this
+        batch whose answer is known (a correction, or an approved label)."""
+        upto = int(last.metadata["trace"])
+        pool = answered([self._example(r) for r in self.store.traces(self.stream) if _row_id(r) <= upto])
+        failed = [r for r in base if not r.correct]
+        picked = worked_examples(with_examples_section(current), failed, pool, self.cfg.learn.worked_examples)
+        return Proposal(deltas=tuple(d for d, _e in picked)), {e.id for _d, e in picked}
 
     def _rollouts(self, playbook: Playbook, examples: list[Example], number: int) -> list[RolloutResult]:
         try:

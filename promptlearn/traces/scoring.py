@@ -2,7 +2,9 @@
 
 - A recorded output's user feedback is evidence for its critique (`FeedbackJudge`, judges/feedback.j2).
 - A new output is scored against the trace's correction where there is one (a code scorer), and by a rubric judge
-  where there is not (`NoLabelScorer`); the thumbs a user gave the old output never score a new one.
+  where there is not (`NoLabelScorer`); the thumbs a user gave the old output never score a different new one.
+  Where the app's outputs are labels (`outputs_are_labels`), an approved label is the trace's answer and a
+  rejected one is wrong if given again (traces/references.py).
 - The rubric judge sees the run's seed system prompt (the task definition), never the candidate playbook: a rule a
   candidate adds cannot loosen what its own answers are judged against.
 """
@@ -16,6 +18,7 @@ from promptlearn import templates
 from promptlearn.data import Example, Score, Scorer
 from promptlearn.judging.judge import FAILURE_MODES, ExplanatoryJudge, RubricJudge
 from promptlearn.rollouts import safe_score
+from promptlearn.traces.references import REJECTED
 
 
 def rubric_example(task_prompt: str, example: Example) -> Example:
@@ -43,6 +46,11 @@ class NoLabelScorer:
         if example.target:
             score = safe_score(self.code, output, example)
             return replace(score, reason=f"correction: {score.reason}")
+        rejected = example.metadata.get(REJECTED)
+        if rejected:  # a label a user rejected (outputs_are_labels): given again, it is wrong again
+            again = safe_score(self.code, output, replace(example, target=rejected))
+            if again.value >= 1.0:
+                return Score(0.0, f"rejected: the answer a user rejected ({rejected.strip()[:40]})", again.parsed)
         try:
             verdict = self.rubric.judge(self.task_prompt, rubric_example(self.task_prompt, example), output)
         except Exception as exc:

@@ -105,7 +105,9 @@ def test_replay_rejects_an_update_that_breaks_what_worked(tmp_path: Path) -> Non
             return "SHIPPING" if int(user.split()[1]) >= 100 else task_answer(request)
 
         lm = production_world([add(GOOD_RULE), add(BAD_RULE)], task=task)
-        learner = OnlineLearner(online_config(replay=replay, **{"gate.method": "none"}), store, lm)
+        # Worked examples off: ungated, a candidate of them (it breaks nothing here) would be accepted too.
+        learner = OnlineLearner(online_config(replay=replay, **{"gate.method": "none", "learn.worked_examples": 0}),
+                                store, lm)
         learner.run_once()
         return learner, store
 
