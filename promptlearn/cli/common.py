@@ -28,6 +28,7 @@ console = Console()
 err = Console(stderr=True)
 
 DbOption = typer.Option(None, "--db", envvar="PROMPTLEARN_DB", help="database path or SQLAlchemy URL")
+JsonOption = typer.Option(False, "--json", help="print the result as JSON")
 
 
 def set_option(example: str, what: str = "config field") -> Any:

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from promptlearn.cli.common import (
     DbOption,
+    JsonOption,
     config_from,
     console,
     default,
@@ -66,7 +67,7 @@ def compare_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="print the plan and estimated time, run nothing"),
     sets: list[str] | None = set_option("temperature=0.8"),
     db: str | None = DbOption,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JsonOption,
 ) -> None:
     """Prompt learning vs GRPO + LoRA at a matched rollout budget, every arm scored by one HF backend."""
     fields: dict[str, Any] = {

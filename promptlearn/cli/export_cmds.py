@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from rich.markup import escape
 
-from promptlearn.cli.common import DbOption, console, emit_json, err, friendly, open_store, write_text
+from promptlearn.cli.common import DbOption, JsonOption, console, emit_json, err, friendly, open_store, write_text
 
 FORMAT_HELP = "prompt, json, markdown, agents-md, claude-md, cursorrules or dspy"
 
@@ -47,7 +47,7 @@ def import_cmd(
     file: Path = typer.Argument(..., help="a prompt (.txt/.md), an AGENTS.md or JSON we exported, a DSPy program"),
     name: str | None = typer.Option(None, "--name", help="the run's name (default: the file name)"),
     db: str | None = DbOption,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JsonOption,
 ) -> None:
     """Import a prompt or playbook as a new run (kind `import`) whose version 0 is that playbook."""
     from promptlearn.export import import_prompt, start_run_from_import
@@ -65,7 +65,7 @@ def diff_cmd(
     a: str = typer.Argument(..., metavar="A", help="RUN or RUN@VERSION"),
     b: str = typer.Argument(..., metavar="B", help="RUN, RUN@VERSION, or @VERSION (A's run)"),
     db: str | None = DbOption,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JsonOption,
 ) -> None:
     """Bullets added, removed and changed from A to B, with the reasons stored for each, and the val change."""
     from promptlearn.export import diff_versions

@@ -15,6 +15,7 @@ from rich.table import Table
 from promptlearn.cli import bench_cmd, compare_cmd, compose_cmd, export_cmds, report_cmd, review_cmd, rl_cmd, traces_cmd
 from promptlearn.cli.common import (
     DbOption,
+    JsonOption,
     console,
     default,
     emit_json,
@@ -62,7 +63,7 @@ def eval_cmd(
     ray_address: str | None = typer.Option(None, "--ray-address", help="with --executor ray; default: local"),
     sets: list[str] | None = set_option("models.task_max_tokens=200"),
     db: str | None = DbOption,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JsonOption,
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Evaluate a system prompt on a dataset; every call and rollout is stored."""
@@ -111,7 +112,7 @@ def optimize_cmd(
     dry_run: bool = typer.Option(False, "--dry-run", help="print the estimated calls, tokens and cost, run nothing"),
     sets: list[str] | None = set_option("learn.batch_size=4"),
     db: str | None = DbOption,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JsonOption,
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Optimize a system prompt into a playbook; each candidate must pass the validation gate."""
@@ -143,7 +144,7 @@ def optimize_cmd(
 
 @runs_app.command("list")
 @friendly
-def runs_list(db: str | None = DbOption, as_json: bool = typer.Option(False, "--json"),
+def runs_list(db: str | None = DbOption, as_json: bool = JsonOption,
               limit: int = typer.Option(50, "--limit")) -> None:
     """List stored runs, newest first."""
     from promptlearn.history import run_list
@@ -161,7 +162,7 @@ def runs_list(db: str | None = DbOption, as_json: bool = typer.Option(False, "--
 
 @runs_app.command("show")
 @friendly
-def runs_show(run_id: str, db: str | None = DbOption, as_json: bool = typer.Option(False, "--json"),
+def runs_show(run_id: str, db: str | None = DbOption, as_json: bool = JsonOption,
               rollouts: int = typer.Option(20, "--rollouts", help="how many stored rollouts to list")) -> None:
     """Show a run: its config, versions, gate decisions and stored rollouts."""
     from promptlearn.cli.show import print_run_detail

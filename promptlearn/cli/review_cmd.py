@@ -8,7 +8,7 @@ import secrets
 import typer
 from rich.markup import escape
 
-from promptlearn.cli.common import DbOption, console, emit_json, err, friendly, open_store
+from promptlearn.cli.common import DbOption, JsonOption, console, emit_json, err, friendly, open_store
 from promptlearn.errors import ConfigError
 
 
@@ -22,7 +22,7 @@ def review_cmd(
     text: str = typer.Option("", "--text", help="the bullet's new text"),
     reviewer: str = typer.Option("", "--reviewer", help="who decided (stored with the decision)"),
     db: str | None = DbOption,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JsonOption,
 ) -> None:
     """List the candidates of a run that wait for review, or accept / reject / edit one."""
     from promptlearn.optimize.review import decide, pending_reviews

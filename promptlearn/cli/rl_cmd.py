@@ -9,6 +9,7 @@ from rich.markup import escape
 
 from promptlearn.cli.common import (
     DbOption,
+    JsonOption,
     config_from,
     default,
     emit_json,
@@ -56,7 +57,7 @@ def train_cmd(
     name: str = typer.Option(_d("name"), "--name"),
     sets: list[str] | None = set_option("lora_dropout=0.05"),
     db: str | None = DbOption,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JsonOption,
 ) -> None:
     """Train a LoRA adapter with GRPO on the train split, rewarded by the scorer; resumes from the last checkpoint."""
     from promptlearn.rl import require_rl, train

@@ -13,10 +13,21 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from promptlearn.cli.common import DbOption, console, emit_json, err, friendly, open_store, parse_sets, set_option
+from promptlearn.cli.common import (
+    DbOption,
+    JsonOption,
+    console,
+    emit_json,
+    err,
+    friendly,
+    open_store,
+    parse_sets,
+    set_option,
+)
 from promptlearn.errors import ConfigError
 
 traces_app = typer.Typer(help="Recorded production calls and their user feedback.", no_args_is_help=True)
+StreamOption = typer.Option(None, "--stream", help="the stream to import into (traces.stream)")
 ConfigOption = typer.Option(None, "--config", help="an online run file (YAML: system_prompt, traces, models, ...); "
                             "default: the built-in defaults")
 
@@ -37,11 +48,11 @@ def traces_import(
     fmt: str = typer.Option("auto", "--format", "-f", help="auto, jsonl, openinference or otlp"),
     annotations: Path | None = typer.Option(None, "--annotations", help="span annotations (user feedback) in a "
                                             "separate file, as Phoenix exports them: JSONL with span_id"),
-    stream: str | None = typer.Option(None, "--stream", help="the stream to import into (traces.stream)"),
+    stream: str | None = StreamOption,
     config_file: Path | None = ConfigOption,
     sets: list[str] | None = set_option("traces.privacy.scrub=false"),
     db: str | None = DbOption,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JsonOption,
 ) -> None:
     """Import recorded calls with their feedback; secrets and personal data are scrubbed first. Importing the same
     file again adds nothing, but feedback given since updates the traces not yet learned from; a malformed span or
@@ -88,11 +99,11 @@ def traces_pull(
     url: str = PhoenixOption,
     project: str = typer.Option("default", "--project", help="the Phoenix project whose spans are read"),
     limit: int = typer.Option(10_000, "--limit", min=1, help="read at most this many spans (the newest)"),
-    stream: str | None = typer.Option(None, "--stream", help="the stream to import into (traces.stream)"),
+    stream: str | None = StreamOption,
     config_file: Path | None = ConfigOption,
     sets: list[str] | None = set_option("traces.privacy.scrub=false"),
     db: str | None = DbOption,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JsonOption,
 ) -> None:
     """Import the spans of a running Phoenix server's project with their annotations (user feedback), as `traces
     import` imports a span file: scrubbed first, each span once (pulling again adds only new spans, and annotations
@@ -117,7 +128,7 @@ def traces_push(
     model_name: str | None = typer.Option(None, "--model-name", help="the model the version is for (default: the "
                                           "run's task model)"),
     db: str | None = DbOption,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JsonOption,
 ) -> None:
     """Write a tuned playbook back to Phoenix as a new version of a prompt (one system message, the `prompt`
     export); nothing is written when the prompt's newest version already says the same."""
@@ -146,7 +157,7 @@ def traces_push(
 
 @traces_app.command("list")
 @friendly
-def traces_list(db: str | None = DbOption, as_json: bool = typer.Option(False, "--json")) -> None:
+def traces_list(db: str | None = DbOption, as_json: bool = JsonOption) -> None:
     """The trace streams and how many traces each holds."""
     streams = open_store(db).trace_streams()
     if as_json:
@@ -167,7 +178,7 @@ def learn_cmd(
     config_file: Path | None = ConfigOption,
     sets: list[str] | None = set_option("batch=32"),
     db: str | None = DbOption,
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = JsonOption,
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
     """Update a playbook from production traces and their feedback, without gold labels. Each batch of new traces

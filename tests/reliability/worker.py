@@ -27,7 +27,7 @@ def run_config(data: Path, **overrides: Any) -> RunConfig:
     base: dict[str, Any] = {
         "dataset": {"path": str(data), "train": 20, "val": 20, "test": 20},
         "scorer": "label:BILLING,BUG,ACCOUNT,SHIPPING", "system_prompt": "Route the ticket.",
-        "budget": {"max_iterations": 2, "patience": 5}, "learn": {"batch_size": 6, "max_failures": 3},
+        "budget": {"max_iterations": 2, "patience": 5}, "learn": {"batch_size": 6, "max_failures": 3, "explain": True},
         "models": {"task": "fake/task", "judge": "fake/j", "rewriter": "fake/r"}}
     for key, value in overrides.items():
         base[key] = {**base.get(key, {}), **value} if isinstance(value, dict) else value

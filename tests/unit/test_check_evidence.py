@@ -41,8 +41,8 @@ def spy(lm: FakeLM) -> tuple[FakeLM, list[str], list[str]]:
 
 def run(tmp_path: Path, scorer: str) -> tuple[list[str], list[str]]:
     lm, judged, rewrites = spy(world_with(task_answer, []))
-    optimize(config(tmp_path, scorer=scorer, budget={"max_iterations": 1}, learn={"worked_examples": 0}),
-             store=Store(str(tmp_path / "db.sqlite")), lm=lm)
+    cfg = config(tmp_path, scorer=scorer, budget={"max_iterations": 1}, learn={"worked_examples": 0, "explain": True})
+    optimize(cfg, store=Store(str(tmp_path / "db.sqlite")), lm=lm)
     assert judged and rewrites
     return judged, rewrites
 

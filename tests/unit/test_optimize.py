@@ -21,7 +21,7 @@ def config(tmp_path: Path, **overrides):  # type: ignore[no-untyped-def]
     base = {"dataset": {"path": str(data), "train": 20, "val": 20, "test": 20},
             "scorer": "label:BILLING,BUG,ACCOUNT,SHIPPING",
             "system_prompt": "Route the ticket.", "budget": {"max_iterations": 2, "patience": 5},
-            "learn": {"batch_size": 6, "max_failures": 3, **SINGLE_CANDIDATE["learn"]},
+            "learn": {"batch_size": 6, "max_failures": 3, "explain": True, **SINGLE_CANDIDATE["learn"]},
             "gate": dict(SINGLE_CANDIDATE["gate"]),
             "models": {"task": "fake/task", "judge": "fake/j", "rewriter": "fake/r"}}
     for key, value in overrides.items():

@@ -205,8 +205,9 @@ def test_without_the_judge_the_rewriter_sees_the_failures_and_no_critique(tmp_pa
                              learn={"worked_examples": 0, "explain": False}), store=store, lm=lm)
     assert judged == [] and store.critiques(result.run_id) == []
     assert seen and "Expected: " in seen[0] and "Critique:" not in seen[0]
-    # With the judge on (the default) the same run asks it and shows its critiques.
+    # With the judge on (learn.explain) the same run asks it and shows its critiques.
     on_store = Store(str(tmp_path / "on.sqlite"))
     lm_on, seen_on = rewriter_spy(world_with(learns_from_examples, [rule]))
-    optimize(config(tmp_path, budget={"max_iterations": 1}, learn={"worked_examples": 0}), store=on_store, lm=lm_on)
+    optimize(config(tmp_path, budget={"max_iterations": 1}, learn={"worked_examples": 0, "explain": True}),
+             store=on_store, lm=lm_on)
     assert "Critique:" in seen_on[0]
