@@ -29,7 +29,8 @@ def run_config(path: Path) -> RunConfig:
     # A 3-example val split keeps GOOD_RULE's gain uncertain, so the gate draws from the 37-example reserve.
     return preset("quick", name="isolation", dataset={"path": str(path), "id": "id", "train": 10, "val": 3, "test": 10},
                   scorer="label:BILLING,BUG,ACCOUNT,SHIPPING", system_prompt="Route the ticket.",
-                  budget={"max_iterations": 2, "patience": 5}, learn={"batch_size": 6, "max_failures": 3, "explain": True},
+                  budget={"max_iterations": 2, "patience": 5},
+                  learn={"batch_size": 6, "max_failures": 3, "explain": True},
                   gate={"extra_examples": 20}, models={"task": TASK, "judge": JUDGE, "rewriter": REWRITER})
 
 

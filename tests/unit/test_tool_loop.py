@@ -22,7 +22,8 @@ def test_the_loop_learns_a_tool_rule_from_the_checkers_feedback(tmp_path: Path,
     config = preset("quick", dataset={"path": str(data), "train": 20, "val": 20, "test": 20, "id": "id",
                                       "metadata": bfcl.METADATA},
                     scorer="bfcl", system_prompt="You can call these functions.",
-                    budget={"max_iterations": 2, "patience": 5}, learn={"batch_size": 10, "max_failures": 3, "explain": True},
+                    budget={"max_iterations": 2, "patience": 5},
+                    learn={"batch_size": 10, "max_failures": 3, "explain": True},
                     models={"task": "fake/task", "judge": "fake/reflect", "rewriter": "fake/reflect"})
     seen: list[LMRequest] = []
     lm = world(seen)
