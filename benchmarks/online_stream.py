@@ -28,7 +28,7 @@ import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from promptlearn.bench.learn import LEARN_MODELS, clinc_intents, clinc_seed_prompt, clinc_task
 from promptlearn.bench.task import BenchTask
@@ -122,7 +122,7 @@ def described(result: EvalResult) -> dict[str, Any]:
 def run(db: str = "runs/out/online.db", out_dir: str = "benchmarks/results", stream: int = 200, batch: int = 100,
         replay: int = 40, test: int = 100, seed: int = 0, candidates: int = 1, rate: float = RATE,
         correction_rate: float = CORRECT_RATE, worked_examples: int = 8, labels: bool = True,
-        unrated: str = "skip", inner: LM | None = None) -> dict[str, Any]:
+        unrated: Literal["rubric", "skip"] = "skip", inner: LM | None = None) -> dict[str, Any]:
     """The whole benchmark; `inner` replaces the real models (a FakeLM in tests). Returns what it writes."""
     started = time.monotonic()
     out = Path(out_dir)
@@ -147,7 +147,7 @@ def run(db: str = "runs/out/online.db", out_dir: str = "benchmarks/results", str
     cfg = OnlineConfig(name=f"online-stream-b{batch}-r{replay}-c{candidates}-w{worked_examples}"
                        f"{'-labels' if labels else ''}-{unrated}", system_prompt=prompt, traces=traces,
                        scorer=task.scorer, models=task.models, batch=batch, replay=replay, seed=seed,
-                       outputs_are_labels=labels, unrated=unrated,  # type: ignore[arg-type]
+                       outputs_are_labels=labels, unrated=unrated,
                        learn=LearnConfig(candidates=candidates, worked_examples=worked_examples,
                                          playbook_max_tokens=700))
     learner = OnlineLearner(cfg, store, inner=inner, on_note=lambda text: print(text, flush=True))

@@ -21,9 +21,15 @@ class Feedback:
     def empty(self) -> bool:
         return self.score is None and not self.label and not self.comment and not self.correction
 
+    def verdict_on(self, output: str, cfg: TracesConfig) -> str | None:
+        """The user's verdict on `output`: a correction that differs from it is a fail; else the thumbs."""
+        if self.correction is not None and self.correction.strip() and self.correction.strip() != output.strip():
+            return "fail"
+        return self.verdict(cfg)
+
     def verdict(self, cfg: TracesConfig) -> str | None:
-        """The user's thumbs as `pass` / `fail`, or None when the feedback does not say. A correction that differs
-        from the output means the output failed; a label is read before a score."""
+        """The user's thumbs as `pass` / `fail`, or None when the feedback does not say; a label is read before a
+        score."""
         if self.label:
             label = self.label.strip().lower()
             if label in cfg.good_labels:
@@ -49,10 +55,7 @@ class Trace:
 
     def verdict(self, cfg: TracesConfig) -> str | None:
         """The user's verdict on the recorded output: a correction that differs from it is a fail."""
-        correction = self.feedback.correction
-        if correction is not None and correction.strip() and correction.strip() != self.output.strip():
-            return "fail"
-        return self.feedback.verdict(cfg)
+        return self.feedback.verdict_on(self.output, cfg)
 
     def with_feedback(self, feedback: Feedback) -> Trace:
         return replace(self, feedback=feedback)

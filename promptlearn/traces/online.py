@@ -247,6 +247,7 @@ class OnlineLearner:
         notes: list[str] = []
         for number in range(first, first + self._per_batch()):
             shown: set[str] = set()
+            parent = current
             if number < first + self.cfg.learn.candidates:
                 proposal = self.rewriter.propose(current, failures, successes,
                                                  seed=stream_seed(self.cfg.seed, "proposal", number))
@@ -254,8 +255,8 @@ class OnlineLearner:
                 proposal, shown = self._examples(current, base, examples[-1])
                 if not proposal.deltas:
                     continue
-                current = with_examples_section(current)
-            applied = current.apply(proposal.deltas, version=number)
+                parent = with_examples_section(current)
+            applied = parent.apply(proposal.deltas, version=number)
             self.store.commit_version(self.run_id, number, applied.playbook, status="candidate", parent=current_no,
                                       iteration=batch, outcomes=[(o.delta, o.applied, o.reason)
                                                                  for o in applied.outcomes])
@@ -287,7 +288,7 @@ class OnlineLearner:
         upto = int(last.metadata["trace"])
         pool = answered([self._example(r) for r in self.store.traces(self.stream) if _row_id(r) <= upto])
         failed = [r for r in base if not r.correct]
-        picked = worked_examples(with_examples_section(current), failed, pool, self.cfg.learn.worked_examples)
+        picked = worked_examples(current, failed, pool, self.cfg.learn.worked_examples)
         return Proposal(deltas=tuple(d for d, _e in picked)), {e.id for _d, e in picked}
 
     def _rollouts(self, playbook: Playbook, examples: list[Example], number: int) -> list[RolloutResult]:

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 from promptlearn.config import OnlineConfig
 from promptlearn.data import Example
@@ -22,21 +23,17 @@ REJECTED = "rejected"  # metadata key: the recorded output a user marked bad (ou
 
 def verdict_of(example: Example, cfg: OnlineConfig) -> str | None:
     """The user's verdict on the recorded output (a correction that differs from it is a fail), or None."""
-    f = Feedback(**example.metadata["feedback"])
-    correction, recorded = f.correction, example.metadata["recorded"]
-    if correction is not None and correction.strip() and correction.strip() != recorded.strip():
-        return "fail"
-    return f.verdict(cfg.traces)
+    return Feedback(**example.metadata["feedback"]).verdict_on(example.metadata["recorded"], cfg.traces)
 
 
 def trace_example(row: TraceRow, cfg: OnlineConfig) -> Example:
-    feedback = {"score": row.score, "label": row.label, "comment": row.comment, "correction": row.correction}
+    feedback = Feedback(row.score, row.label, row.comment, row.correction)
     example = Example(row.key, row.input, row.correction or "",
-                      {"trace": row.id, "recorded": row.output, "feedback": feedback,
+                      {"trace": row.id, "recorded": row.output, "feedback": asdict(feedback),
                        "system_prompt": json.loads(row.metadata_json).get("system_prompt")})
     if not cfg.outputs_are_labels or row.correction:
         return example
-    verdict = verdict_of(example, cfg)
+    verdict = feedback.verdict_on(row.output, cfg.traces)
     if verdict == "pass" and row.output.strip():
         return Example(example.id, example.input, row.output.strip(), example.metadata)
     if verdict == "fail":
