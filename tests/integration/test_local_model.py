@@ -58,7 +58,8 @@ def test_two_iteration_optimization_with_the_real_model(tmp_path: Path) -> None:
     config = preset("quick", name="it", system_prompt="Answer Yes or No.",
                     dataset={"path": "bbh:navigate", "train": 6, "val": 6, "test": 6},
                     models={"task": MODEL, "judge": MODEL, "rewriter": MODEL, "task_max_tokens": 12},
-                    budget={"max_iterations": 2, "patience": 5}, learn={"batch_size": 4, "max_failures": 2})
+                    budget={"max_iterations": 2, "patience": 5},
+                    learn={"batch_size": 4, "max_failures": 2, "explain": True})
     store = Store(str(tmp_path / "db.sqlite"))
     result = optimize(config, store=store)
     assert result.iterations >= 1
