@@ -90,8 +90,10 @@ def decide(baseline: Sequence[float], candidate: Sequence[float], *, method: str
         reason = f"gain {paired.diff:+.3f}, lower bound {paired.low:+.3f} > {min_gain} (p={p_value:.3f})"
         return result(True, p_value, reason)
     close = paired.diff > min_gain
-    reason = (f"gain {paired.diff:+.3f} not significant (lower bound {paired.low:+.3f}, p={p_value:.3f}, "
-              f"{paired.wins} wins / {paired.losses} losses)")
+    # The level is stated: under alpha spending it is stricter than gate.confidence, and a positive lower bound
+    # beside a rejection (the sign test failed) is otherwise a puzzle.
+    reason = (f"gain {paired.diff:+.3f} not significant at p<={1 - confidence:.3f} (lower bound {paired.low:+.3f}, "
+              f"p={p_value:.3f}, {paired.wins} wins / {paired.losses} losses)")
     return result(False, p_value, reason, close)
 
 

@@ -18,6 +18,16 @@ def test_a_clear_gain_on_forty_examples_is_accepted() -> None:
     assert result.accepted and result.low > 0 and result.wins == 12 and result.losses == 0
 
 
+def test_a_rejection_states_the_level_it_was_tested_at() -> None:
+    # The demo's case: 8 wins / 2 losses on 40 examples has a positive bootstrap bound, but the exact sign test
+    # (p=0.055) fails the first spent level (0.05); the reason must say which level, or the rejection reads as a bug.
+    base = [0] * 30 + [1] * 10
+    cand = [1] * 8 + [0] * 22 + [0] * 2 + [1] * 8
+    result = decide(base, cand, method="bootstrap", confidence=0.95, min_gain=0.0, seed=0)
+    assert not result.accepted and result.close and (result.wins, result.losses) == (8, 2)
+    assert "not significant at p<=0.050" in result.reason and "p=0.055" in result.reason
+
+
 def test_no_gain_and_a_loss_are_rejected() -> None:
     same = [1, 0] * 20
     assert not decide(same, same, method="bootstrap", **GATE).accepted
