@@ -79,10 +79,12 @@ bench-learn: install
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
 	$(BIN)/promptlearn bench --preset learn --db runs/out/learn.db
 
-# The same preset with the 1.5B model answering the tasks (reflection models unchanged).
+# The same preset with the 1.5B model answering the tasks (reflection models unchanged): banking and bbh, the
+# promptlearn arm (a 1.5B call takes 10-30 s here; every task and arm would take about 10 hours on 2 cores).
 bench-learn-1.5b: install
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
-	$(BIN)/promptlearn bench --preset learn --task-model local/qwen2.5-1.5b --out learn-1.5b --db runs/out/learn.db
+	$(BIN)/promptlearn bench --preset learn --tasks clinc-banking --arms promptlearn --task-model local/qwen2.5-1.5b --out learn-1.5b --db runs/out/learn.db
+	$(BIN)/promptlearn bench --preset learn --tasks bbh:disambiguation_qa --arms promptlearn --task-model local/qwen2.5-1.5b --out learn-1.5b-bbh --db runs/out/learn.db
 
 # Do other tasks agree? Run the same way as the preset's own (same splits, seed-prompt shape, scorer, loop), chosen
 # before any result: another CLINC150 domain and the BBH task the chooser ranks second (logical_deduction).

@@ -27,9 +27,10 @@ def write_accuracy_plot(by_arm: Mapping[str, list[Point]], colors: Mapping[str, 
     """One curve per arm with its interval as error bars; a single point is drawn without a line."""
     curves = {arm: sorted(points, key=lambda p: p["x"]) for arm, points in by_arm.items()}
     plt = _pyplot()
+    # Appended, not with_suffix: a results name with a dot ("learn-1.5b") would lose everything after it.
     if plt is None:
-        return _svg(curves, colors, title, x_label, y_label, stem.with_suffix(".svg"))
-    return _png(plt, curves, colors, title, x_label, y_label, stem.with_suffix(".png"))
+        return _svg(curves, colors, title, x_label, y_label, stem.with_name(stem.name + ".svg"))
+    return _png(plt, curves, colors, title, x_label, y_label, stem.with_name(stem.name + ".png"))
 
 
 def _pyplot() -> Any:

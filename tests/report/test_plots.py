@@ -26,3 +26,11 @@ def test_a_standalone_svg_without_matplotlib(tmp_path: Path, monkeypatch: pytest
     text = path.read_text()
     assert path.suffix == ".svg" and text.startswith('<svg xmlns="http://www.w3.org/2000/svg" ')
     assert plots.SVG_STYLE in text and "acc vs rollouts" in text
+
+
+def test_a_results_name_with_a_dot_keeps_its_whole_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `--out learn-1.5b` once wrote learn-1.png (with_suffix took ".5b-..." for a suffix), so two tasks collided.
+    monkeypatch.setattr(plots, "_pyplot", lambda: None)
+    path = plots.write_accuracy_plot(CURVES, {}, title="t", x_label="x", y_label="y",
+                                     stem=tmp_path / "learn-1.5b-clinc-banking")
+    assert path == tmp_path / "learn-1.5b-clinc-banking.svg" and path.is_file()
