@@ -123,7 +123,7 @@ class _Engine:
         start = time.perf_counter()
         first = requests[0]
         texts = [self.tokenizer.apply_chat_template(r.message_dicts(), add_generation_prompt=True, tokenize=False,
-                                                    **({"tools": list(r.tools)} if r.tools is not None else {}))
+                                                    tools=list(r.tools) if r.tools is not None else None)
                  for r in requests]
         enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
         sample = first.temperature > 0
