@@ -118,10 +118,13 @@ class TraceRecords:
         with self.session() as s:
             return _learned_through(s, stream)
 
-    def traces(self, stream: str, after: int = 0, limit: int | None = None) -> list[TraceRow]:
-        """The stream's traces with a row id above `after`, in import order."""
+    def traces(self, stream: str, after: int = 0, limit: int | None = None,
+               through: int | None = None) -> list[TraceRow]:
+        """The stream's traces with a row id above `after` (and at most `through`), in import order."""
         with self.session() as s:
             query = select(TraceRow).where(TraceRow.stream == stream, col(TraceRow.id) > after)
+            if through is not None:
+                query = query.where(col(TraceRow.id) <= through)
             query = query.order_by(col(TraceRow.id))
             if limit is not None:
                 query = query.limit(limit)

@@ -103,6 +103,10 @@ class OnlineLearner:
         scorer = NoLabelScorer(make_scorer(cfg.scorer), self.rubric, cfg.system_prompt)
         self.runner = RolloutRunner(lm, models.task, scorer, store, self.run_id, models.concurrency,
                                     max_tokens=models.task_max_tokens)
+        # The worked-example pool (traces with a known answer), grown as batches advance: each batch reads only
+        # the traces imported since the last one, not the whole stream again.
+        self._answered: list[Example] = []
+        self._answered_through = 0
 
     # ---- the run and its state ------------------------------------------------------------------------------
     def _find_or_create(self) -> str:
@@ -186,8 +190,8 @@ class OnlineLearner:
         accepted: int | None = None
         note = "no negative feedback in the batch"
         if failures:
-            replay = [self._example(r) for r in self.store.traces(self.stream, limit=self.cfg.replay)
-                      if _row_id(r) < first_id]
+            replay = [self._example(r) for r in self.store.traces(self.stream, limit=self.cfg.replay,
+                                                                   through=first_id - 1)]
             accepted, note = self._update(number, current, current_no, next_number, examples, replay, failures,
                                           successes)
         version = current_no if accepted is None else accepted
@@ -286,7 +290,13 @@ class OnlineLearner:
         """Worked examples for the current playbook's failures on the gate set, from the stream's traces up to this
         batch whose answer is known (a correction, or an approved label)."""
         upto = int(last.metadata["trace"])
-        pool = answered([self._example(r) for r in self.store.traces(self.stream) if _row_id(r) <= upto])
+        if upto < self._answered_through:  # not expected (batches advance), but never use later traces
+            self._answered, self._answered_through = [], 0
+        if upto > self._answered_through:
+            new = self.store.traces(self.stream, after=self._answered_through, through=upto)
+            self._answered += answered([self._example(r) for r in new])
+            self._answered_through = upto
+        pool = list(self._answered)
         failed = [r for r in base if not r.correct]
         picked = worked_examples(current, failed, pool, self.cfg.learn.worked_examples)
         return Proposal(deltas=tuple(d for d, _e in picked)), {e.id for _d, e in picked}

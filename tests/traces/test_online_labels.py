@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from promptlearn.config import TracesConfig
 from promptlearn.data import make_scorer
@@ -121,3 +124,24 @@ def test_without_labels_or_corrections_no_examples_are_shown(tmp_path: Path) -> 
     assert result.version == 0
     assert not [v for v in store.versions(result.run_id) if EXAMPLES_SECTION in Playbook.from_json(
         v.content_json).sections and v.number > 0]
+
+
+def test_the_worked_example_pool_reads_each_trace_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The pool grows with the stream: each batch reads only the traces imported since the last (a long-running
+    # stream would otherwise be read whole once per batch), and never one after the batch it serves.
+    store = _stream(tmp_path, n=48)
+    reads: list[tuple[int, int]] = []
+    real = store.traces
+
+    def spy(stream: str, after: int = 0, limit: int | None = None, through: int | None = None) -> list[Any]:
+        if limit is None and through is not None:
+            reads.append((after, through))
+        return real(stream, after=after, limit=limit, through=through)
+
+    monkeypatch.setattr(store, "traces", spy)
+    cfg = online_config(outputs_are_labels=True, unrated="skip", batch=12, **{"learn.worked_examples": 3})
+    result = OnlineLearner(cfg, store, _labelled_world()).run_once()
+    assert len(result.batches) == 4 and len(reads) >= 2, reads
+    assert reads[0][0] == 0 and all(prev[1] == nxt[0] for prev, nxt in zip(reads, reads[1:], strict=False))
+    last_of_batch = {b.last_trace for b in result.batches}
+    assert all(through in last_of_batch for _after, through in reads)
