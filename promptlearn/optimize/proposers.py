@@ -24,6 +24,10 @@ from promptlearn.rollouts import RolloutResult
 _SPECIFIC = re.compile(r"\b(in this case|this (customer|user|example|message|question|input|sentence)|"
                        r"the (customer|user) (says|said|asks|asked|wants))\b", re.IGNORECASE)
 QUOTED_WORDS = 6  # a rule repeating this many consecutive words of an input is about that input
+# A small rewriter often writes the edit instead of the rule ("Add a rule to classify messages by category"): the
+# task model would read an instruction to itself about editing rules. Seen in the demo run, proposed four times.
+_META = re.compile(r"^\W*(add|create|include|insert|write|update|modify|change|remove)\b[^.:]{0,40}?"
+                   r"\b(rule|bullet|instruction|guideline)s?\b", re.IGNORECASE)
 
 
 def example_text(input_text: str, target: str) -> str:
@@ -93,7 +97,10 @@ def _shingles(text: str, n: int) -> set[tuple[str, ...]]:
 
 
 def example_specific(text: str, inputs: Sequence[str]) -> str | None:
-    """Why a rule is about one example rather than a class of inputs, or None."""
+    """Why a rule is about one example rather than a class of inputs (or is no rule at all), or None."""
+    meta = _META.search(text)
+    if meta:
+        return f"describes an edit, not a rule ('{meta.group(0).strip()}')"
     match = _SPECIFIC.search(text)
     if match:
         return f"describes one example ('{match.group(0)}')"

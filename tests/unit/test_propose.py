@@ -71,6 +71,17 @@ def test_rules_about_one_example_are_caught() -> None:
     assert example_specific("Messages about moving money between accounts are transfer.", inputs) is None
 
 
+def test_an_edit_written_instead_of_a_rule_is_caught() -> None:
+    # The demo's rewriter proposed this four times; the task model would read it as an instruction to itself.
+    meta = "Add a rule to classify customer support messages based on the category of the message: SHIPPING, BUG."
+    assert (example_specific(meta, []) or "").startswith("describes an edit, not a rule ('Add a rule")
+    assert example_specific("Create a new bullet for refund requests.", [])
+    # Rules that merely use these verbs or nouns are rules.
+    assert example_specific("When the message asks to update an address, answer ACCOUNT.", []) is None
+    assert example_specific("Requests to change or remove a saved card are ACCOUNT.", []) is None
+    assert example_specific("Follow the formatting rule: reply with the label only.", []) is None
+
+
 def test_filter_rules_drops_repeats_of_rejected_rules_and_keeps_examples_and_removes() -> None:
     tried = [Tried("Messages about moving money are transfer.", "rejected: gain +0.000 not significant")]
     deltas = [Delta(op="add", text="Messages about moving money are transfer!"),
