@@ -47,6 +47,16 @@ class Proposed:
     shown_ids: frozenset[str] = frozenset()
 
 
+def other_cluster(failures: list[Evidence], dropped: Sequence[str]) -> list[Evidence]:
+    """The failures a retry should read: those whose expected answer no dropped rule names (another cluster of
+    errors), first failures moved last; where every expected answer was named (or none is a short label), the same
+    failures in another order."""
+    named = " ".join(dropped).lower()
+    rotated = failures[len(failures) // 2:] + failures[: len(failures) // 2]
+    other = [f for f in rotated if f.target.strip() and len(f.target) <= 40 and f.target.strip().lower() not in named]
+    return other or rotated
+
+
 class Proposer:
     def __init__(self, cfg: RunConfig, store: Store, run_id: str, judge: ExplanatoryJudge, rewriter: Rewriter,
                  train: Dataset, next_number: Callable[[], int], measured: Callable[[], Mapping[str, Measured]],
@@ -130,10 +140,11 @@ class Proposer:
             dropped = [(d, why) for d, applied, why in candidate.outcomes if not applied]
             note = "; ".join(f"'{d.text[:80]}' {why}" for d, why in dropped) or "it proposed no edit"
             earlier_outcomes = candidate.outcomes
-            # Retried differently: what it proposed joins the rules not to repeat, and the failures come in another
-            # order (a small rewriter answers the first failure it reads; the bbh runs proposed one rule again).
+            # Retried differently: what it proposed joins the rules not to repeat, and it reads another cluster of
+            # failures (a small rewriter answers the first failure it reads; the bbh runs and the demo proposed one
+            # rule again when shown the same failures in another order).
             tried = [*tried, *(d.text for d, _why in dropped if d.op != "remove")]
-            failures = failures[len(failures) // 2:] + failures[: len(failures) // 2]
+            failures = other_cluster(failures, [d.text for d, _why in dropped])
         self.emit(StepFinished())
         if not proposal.ok:
             self.store.commit_version(self.run_id, number, current, status="failed", parent=current_no,

@@ -157,3 +157,18 @@ def test_worked_examples_reach_the_task_model_as_turns_and_exports_reproduce_the
     only = with_examples_section(plain).apply([Delta(op="add", section=EXAMPLES_SECTION,
                                                      text=example_text("q", "a"))]).playbook
     assert split_worked_examples(only.render()) == ("Classify.", [("q", "a")])
+
+
+def test_a_retry_reads_another_cluster_of_failures() -> None:
+    from promptlearn.optimize.propose import other_cluster
+    from promptlearn.optimize.rewriter import Evidence
+
+    def ev(i: int, target: str) -> Evidence:
+        return Evidence(f"r{i}", f"message {i}", "BILLING", target)
+
+    failures = [ev(1, "BUG"), ev(2, "BUG"), ev(3, "SHIPPING"), ev(4, "ACCOUNT")]
+    # The rule it repeated was about BUG: the retry reads the SHIPPING and ACCOUNT failures.
+    again = other_cluster(failures, ["When the message contains the word 'refund', answer 'BUG'."])
+    assert [e.rollout_id for e in again] == ["r3", "r4"]
+    # Every label named (or free-form targets): the same failures, the first ones moved last.
+    assert [e.rollout_id for e in other_cluster(failures, ["BUG, SHIPPING or ACCOUNT"])] == ["r3", "r4", "r1", "r2"]
