@@ -12,7 +12,7 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from promptlearn.cli import bench_cmd, compare_cmd, compose_cmd, export_cmds, report_cmd, review_cmd, rl_cmd, traces_cmd
+from promptlearn.cli import bench_cmd, compose_cmd, export_cmds, report_cmd, review_cmd, rl_cmd, traces_cmd
 from promptlearn.cli.common import (
     DbOption,
     JsonOption,
@@ -207,5 +207,5 @@ def main() -> None:  # pragma: no cover
     app()
 
 
-for _commands in (export_cmds, report_cmd, rl_cmd, bench_cmd, compose_cmd, compare_cmd, traces_cmd, review_cmd):
+for _commands in (export_cmds, report_cmd, rl_cmd, bench_cmd, compose_cmd, traces_cmd, review_cmd):
     _commands.register(app)

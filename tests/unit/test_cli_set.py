@@ -192,7 +192,7 @@ def test_rl_train_bad_set_is_one_line_naming_the_field(trained: list[RLConfig]) 
 @pytest.fixture
 def planned(monkeypatch: pytest.MonkeyPatch) -> list[CompareConfig]:
     """The config `compare --dry-run` would plan, without loading its datasets."""
-    from promptlearn.cli import compare_cmd
+    from promptlearn.cli import rl_cmd
 
     seen: list[CompareConfig] = []
 
@@ -200,7 +200,7 @@ def planned(monkeypatch: pytest.MonkeyPatch) -> list[CompareConfig]:
         seen.append(config)
         return ["planned"]
 
-    monkeypatch.setattr(compare_cmd, "dry_run_lines", fake_lines)
+    monkeypatch.setattr(rl_cmd, "dry_run_lines", fake_lines)
     return seen
 
 
@@ -231,5 +231,5 @@ def test_compare_bad_set_is_one_line_naming_the_field(planned: list[CompareConfi
 def test_no_module_imports_the_cli_entry_point_back() -> None:
     graph = import_graph(PACKAGE_ROOT)
     assert [module for module, imported in graph.items() if "promptlearn.cli.main" in imported] == []
-    assert {f"promptlearn.cli.{m}" for m in ("bench_cmd", "compare_cmd", "export_cmds", "rl_cmd")} <= graph[
+    assert {f"promptlearn.cli.{m}" for m in ("bench_cmd", "export_cmds", "rl_cmd")} <= graph[
         "promptlearn.cli.main"]
