@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: demo test test-fast phoenix-venv stress lint bench bench-learn bench-learn-1.5b bench-learn-other bench-learn-ablations bench-bbh-choice bench-judge bench-online bench-quality bench-compare bfcl bench-tools install lock clean
+.PHONY: bench-learn-seeds demo test test-fast phoenix-venv stress lint bench bench-learn bench-learn-1.5b bench-learn-other bench-learn-ablations bench-bbh-choice bench-judge bench-online bench-quality bench-compare bfcl bench-tools install lock clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -85,6 +85,12 @@ bench-learn-1.5b: install
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
 	$(BIN)/promptlearn bench --preset learn --tasks clinc-banking --arms promptlearn --task-model local/qwen2.5-1.5b --out learn-1.5b --db runs/out/learn.db
 	$(BIN)/promptlearn bench --preset learn --tasks bbh:disambiguation_qa --arms promptlearn --task-model local/qwen2.5-1.5b --out learn-1.5b-bbh --db runs/out/learn.db
+
+# A second seed (another draw of the splits, another sample of proposals) on the two CLINC tasks, against GEPA.
+bench-learn-seeds: install
+	$(BIN)/promptlearn models pull qwen2.5-0.5b
+	$(BIN)/promptlearn models pull qwen2.5-1.5b
+	$(BIN)/promptlearn bench --preset learn --tasks clinc-banking --tasks clinc-credit_cards --arms promptlearn --arms gepa --seeds 2 --out learn-seeds --db runs/out/learn.db
 
 # Do other tasks agree? Run the same way as the preset's own (same splits, seed-prompt shape, scorer, loop), chosen
 # before any result: another CLINC150 domain and the BBH task the chooser ranks second (logical_deduction).
