@@ -5,7 +5,10 @@ reply of the source database: a request the old run never made fails loudly (the
 the versions (number, status, content hash) and their scores must come out the same. Used to show that a
 refactor changed no behaviour (issue #17).
 
-    python -m benchmarks.replay_check --db runs/out/learn.db [--run RUN_ID ...]
+    python -m benchmarks.replay_check --db runs/out/learn.db [--run RUN_ID ...] [--set learn.explain=true]
+
+`--set` restores a default that changed on purpose since the runs were recorded (a stored config holds only the
+fields its code knew; `learn.explain` was on, without a field, before it went off by default).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
+from promptlearn.cli.common import parse_sets
 from promptlearn.config import RunConfig
 from promptlearn.errors import UnseenRequest
 from promptlearn.lm import ReplayLM
@@ -36,10 +41,12 @@ def _decisive(scores: dict) -> dict:
     return {**scores, "objectives": objectives} if "objectives" in scores else scores
 
 
-def replay(source: Store, run_id: str, replies: dict[str, str]) -> list[str]:
+def replay(source: Store, run_id: str, replies: dict[str, str], overrides: dict[str, Any] | None = None) -> list[str]:
     """Differences between the stored run and its replay (empty: reproduced)."""
     row = source.get_run(run_id)
     config = RunConfig.model_validate(json.loads(row.config_json))
+    if overrides:
+        config = config.with_overrides("--set", **overrides)
     with tempfile.TemporaryDirectory() as tmp:
         target = Store(f"sqlite:///{Path(tmp) / 'replay.db'}")
         try:
@@ -58,14 +65,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="runs/out/learn.db")
     parser.add_argument("--run", action="append", help="run ids (default: every completed optimize run)")
+    parser.add_argument("--set", action="append", default=[], help="FIELD=VALUE, a default that changed since")
     args = parser.parse_args()
+    overrides = parse_sets(args.set)
     source = Store(args.db)
     runs = args.run or [r.id for r in source.list_runs(limit=100_000)
                         if r.kind == "optimize" and r.status == "completed"]
     replies = source.recorded_replies()
     failed = 0
     for run_id in runs:
-        diffs = replay(source, run_id, replies)
+        diffs = replay(source, run_id, replies, overrides)
         failed += bool(diffs)
         print(f"{run_id} {source.get_run(run_id).name}: " + ("reproduced" if not diffs else "DIFFERS"), flush=True)
         for line in diffs[:10]:

@@ -78,6 +78,9 @@ class DatasetConfig(Frozen):
 class BudgetConfig(Frozen):
     max_iterations: int = Field(4, ge=0)
     max_rollouts: int | None = Field(None, ge=1, description="task-model calls, all splits")
+    # The unit GEPA's max_metric_calls and the learn benchmark count: what learning spends, not the test scoring.
+    max_learning_rollouts: int | None = Field(None, ge=1, description="task-model calls on train and val "
+                                              "(screening, validation, ablation); scoring on test is not charged")
     max_tokens: int | None = Field(None, ge=1)
     max_cost_usd: float | None = Field(None, ge=0)
     max_wall_s: float | None = Field(None, gt=0)

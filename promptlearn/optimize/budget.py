@@ -107,7 +107,12 @@ class Estimate:
 def estimate(config: RunConfig, n_val: int, n_test: int, prompt_tokens: int, input_tokens: int) -> Estimate:
     """An upper bound for a dry run: every iteration fails enough to critique, every candidate is validated."""
     it, learn = config.budget.max_iterations, config.learn
-    task = 2 * n_test + n_val + it * (learn.batch_size + learn.candidates * n_val)
+    learning = n_val + it * (learn.batch_size + learn.candidates * n_val)
+    if config.budget.max_learning_rollouts is not None:
+        learning = min(learning, config.budget.max_learning_rollouts)
+    task = 2 * n_test + learning
+    if config.budget.max_rollouts is not None:
+        task = min(task, config.budget.max_rollouts)
     judge = it * (learn.max_failures + 1)
     rewriter = it * learn.candidates * 2  # one retry each at most
     quality = config.quality

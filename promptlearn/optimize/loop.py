@@ -83,6 +83,7 @@ class Loop:
                                  show_check=bool(getattr(setup.scorer, "explains_failures", False)))
         self.validated = 0  # candidates validated on val so far: alpha spending counts them
         self.rollouts_used = 0
+        self.learning_used = 0  # the rollouts above that were not on test (budget.max_learning_rollouts)
         self.scored: set[tuple[int, str]] = set()  # (version, example id) pairs already scored in this run
         self.next_number = 1
         self.val_scores: dict[int, list[float]] = {}
@@ -93,9 +94,7 @@ class Loop:
         self.cliffs = guards.cliff_check(self.cfg, setup, self.runner, evaluate_ood, self.emit.untyped)
         self.auditor = guards.auditor(self.cfg, setup, self.judge, self.emit.untyped)
         self.tally = difficulty.Tally()  # per train example, solved or not under each version (quality/difficulty.py)
-        limit = self.cfg.budget.max_rollouts
-        self.ablation = Ablation(self.store, self.run_id, self.cfg, self._evaluate,
-                                 lambda: None if limit is None else limit - self.rollouts_used,
+        self.ablation = Ablation(self.store, self.run_id, self.cfg, self._evaluate, self._rollouts_left,
                                  lambda text: self.emit(Note(text)), self._check_soft_budgets)
         self.oversight = Oversight(self.cfg, self.store, self.run_id, self.emit, self._next_number, self._validate,
                                    lambda: self.ablation.measured)
@@ -104,9 +103,11 @@ class Loop:
     def _evaluate(self, playbook: Playbook, number: int, examples: Sequence[Example], split: str,
                   held_for_test: int = 0, runner: RolloutRunner | None = None) -> list[RolloutResult]:
         """`held_for_test`: rollouts the budget must still have left afterwards, for the final test evaluation."""
-        limit = self.cfg.budget.max_rollouts
+        limit, learning = self.cfg.budget.max_rollouts, self.cfg.budget.max_learning_rollouts
         if limit is not None and self.rollouts_used + len(examples) + held_for_test > limit:
             raise StopRun(f"rollout budget {limit} reached")
+        if learning is not None and split != "test" and self.learning_used + len(examples) > learning:
+            raise StopRun(f"learning rollout budget {learning} reached")
 
         def on_result(result: RolloutResult) -> None:
             self.emit(RolloutScored(split, number, result.correct))
@@ -118,8 +119,15 @@ class Loop:
         fresh = {(number, r.example.id) for r in results} - self.scored
         self.scored |= fresh
         self.rollouts_used += len(fresh)
+        self.learning_used += len(fresh) if split != "test" else 0
         self.emit(EvalFinished(split, number, _mean(results)))
         return results
+
+    def _rollouts_left(self) -> int | None:
+        """What the rollout budgets leave for the ablation (it scores on val, so both budgets charge it)."""
+        limit, learning = self.cfg.budget.max_rollouts, self.cfg.budget.max_learning_rollouts
+        left = [b - used for b, used in ((limit, self.rollouts_used), (learning, self.learning_used)) if b is not None]
+        return min(left) if left else None
 
     def _check_soft_budgets(self) -> None:
         budget = self.cfg.budget

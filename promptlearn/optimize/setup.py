@@ -86,10 +86,22 @@ def _save_splits(store: Store, run_id: str, dataset: Dataset, splits: Splits) ->
 
 def start(config: RunConfig, store: Store, inner: LM | None = None) -> Setup:
     dataset, splits, scorer = load_run_data(config)
+    _check_rollout_budget(config, len(splits.val), len(splits.test))
     run_id = store.create_run("optimize", config.name, config.model_dump(mode="json"))
     _save_splits(store, run_id, dataset, splits)
     return Setup(config, store, run_id, dataset, splits, scorer, inner,
                  Meter(max_cost_usd=config.budget.max_cost_usd))
+
+
+def _check_rollout_budget(config: RunConfig, val: int, test: int) -> None:
+    """budget.max_rollouts charges test too: the seed is scored on val and test and the result on test before
+    anything is learned. A budget below that would stop the run before its first iteration."""
+    limit, needed = config.budget.max_rollouts, val + 2 * test
+    if limit is not None and limit <= needed:
+        raise ConfigError(f"budget.max_rollouts: {limit} task-model calls leave nothing to learn with: scoring the "
+                          f"seed on val ({val}) and test ({test}) and the result on test ({test}) takes {needed}. "
+                          f"Raise it above {needed}, or bound learning alone with budget.max_learning_rollouts "
+                          "(test scoring is not charged to it)")
 
 
 def resume(run_id: str, store: Store, inner: LM | None = None) -> Setup:

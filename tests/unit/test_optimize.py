@@ -115,6 +115,27 @@ def test_rollout_budget_stops_cleanly(tmp_path: Path) -> None:
     assert result.rollouts <= 70
 
 
+def test_a_rollout_budget_below_the_seed_and_final_scoring_is_refused_before_any_call(tmp_path: Path) -> None:
+    from promptlearn.errors import ConfigError
+
+    store = Store(str(tmp_path / "d.sqlite"))
+    # val 20 + test 20 for the seed, test 20 again for the result: 60 rollouts before anything is learned
+    with pytest.raises(ConfigError, match=r"budget.max_rollouts: 60 .* takes 60.*max_learning_rollouts"):
+        optimize(config(tmp_path, budget={"max_rollouts": 60}), store=store, lm=world([add(GOOD_RULE)]))
+    assert store.list_runs() == []
+
+
+def test_the_learning_budget_charges_train_and_val_but_not_test(tmp_path: Path) -> None:
+    store = Store(str(tmp_path / "d.sqlite"))
+    result = optimize(config(tmp_path, budget={"max_learning_rollouts": 30, "max_iterations": 5}), store=store,
+                      lm=world([add(GOOD_RULE)] * 5))
+    assert "learning rollout budget 30" in result.stop_reason
+    splits = [r.split for r in store.rollouts(result.run_id)]
+    learning = sum(split != "test" for split in splits)
+    assert 20 <= learning <= 30  # the seed's val (20) fits, a batch of 6 and a 20-example validation do not both
+    assert splits.count("test") == 20 and result.final_test.accuracy.n == 20  # the seed's test, charged to neither
+
+
 def test_cost_cap_stops_before_exceeding(tmp_path: Path) -> None:
     from promptlearn.lm import FakeLM
 
