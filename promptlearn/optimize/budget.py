@@ -11,6 +11,40 @@ from promptlearn.errors import BudgetExceeded
 from promptlearn.lm.base import LM, Completion, LMRequest
 
 
+class StopRun(Exception):
+    """A soft budget is spent: finish cleanly with what was learned."""
+
+
+class RolloutBudget:
+    """Task-model calls charged to `budget.max_rollouts` (every split) and `budget.max_learning_rollouts` (every
+    split but test). A version scored again on an example it was already scored on (screened, then batched) reuses
+    the stored rollout: it costs nothing, so it is counted once, the same way in a run and in its resume."""
+
+    def __init__(self, limit: int | None, learning_limit: int | None) -> None:
+        self.limit, self.learning_limit = limit, learning_limit
+        self.used = self.learning_used = 0
+        self.scored: set[tuple[int, str]] = set()  # (version, example id) pairs already scored in this run
+
+    def check(self, split: str, n: int, held_for_test: int) -> None:
+        """Raise StopRun unless `n` more rollouts on `split` fit, with `held_for_test` left for the final test."""
+        if self.limit is not None and self.used + n + held_for_test > self.limit:
+            raise StopRun(f"rollout budget {self.limit} reached")
+        if self.learning_limit is not None and split != "test" and self.learning_used + n > self.learning_limit:
+            raise StopRun(f"learning rollout budget {self.learning_limit} reached")
+
+    def charge(self, split: str, version: int, example_ids: list[str]) -> None:
+        fresh = {(version, example_id) for example_id in example_ids} - self.scored
+        self.scored |= fresh
+        self.used += len(fresh)
+        self.learning_used += len(fresh) if split != "test" else 0
+
+    def left(self) -> int | None:
+        """What both limits leave (an ablation scores on val, so both charge it); None without a limit."""
+        left = [limit - used for limit, used in ((self.limit, self.used), (self.learning_limit, self.learning_used))
+                if limit is not None]
+        return min(left) if left else None
+
+
 @dataclass
 class Spend:
     calls: int = 0

@@ -19,7 +19,7 @@ from promptlearn.errors import BudgetExceeded
 from promptlearn.evaluate import EvalResult, summarize
 from promptlearn.judging import ExplanatoryJudge, trust_table
 from promptlearn.optimize import guards
-from promptlearn.optimize.budget import Meter
+from promptlearn.optimize.budget import Meter, RolloutBudget, StopRun
 from promptlearn.optimize.events import (
     EvalFinished,
     EvalStarted,
@@ -63,10 +63,6 @@ from promptlearn.seeding import rng, stream_seed
 from promptlearn.stats import mean
 
 
-class StopRun(Exception):
-    """A soft budget is spent: finish cleanly with what was learned."""
-
-
 class Loop:
     def __init__(self, setup: Setup, events: Events | None = None):
         self.setup = setup
@@ -82,9 +78,7 @@ class Loop:
                                  self._next_number, lambda: self.ablation.measured, self.emit,
                                  show_check=bool(getattr(setup.scorer, "explains_failures", False)))
         self.validated = 0  # candidates validated on val so far: alpha spending counts them
-        self.rollouts_used = 0
-        self.learning_used = 0  # the rollouts above that were not on test (budget.max_learning_rollouts)
-        self.scored: set[tuple[int, str]] = set()  # (version, example id) pairs already scored in this run
+        self.rollouts = RolloutBudget(self.cfg.budget.max_rollouts, self.cfg.budget.max_learning_rollouts)
         self.next_number = 1
         self.val_scores: dict[int, list[float]] = {}
         self.objectives: dict[int, Objectives] = {}
@@ -94,7 +88,7 @@ class Loop:
         self.cliffs = guards.cliff_check(self.cfg, setup, self.runner, evaluate_ood, self.emit.untyped)
         self.auditor = guards.auditor(self.cfg, setup, self.judge, self.emit.untyped)
         self.tally = difficulty.Tally()  # per train example, solved or not under each version (quality/difficulty.py)
-        self.ablation = Ablation(self.store, self.run_id, self.cfg, self._evaluate, self._rollouts_left,
+        self.ablation = Ablation(self.store, self.run_id, self.cfg, self._evaluate, self.rollouts.left,
                                  lambda text: self.emit(Note(text)), self._check_soft_budgets)
         self.oversight = Oversight(self.cfg, self.store, self.run_id, self.emit, self._next_number, self._validate,
                                    lambda: self.ablation.measured)
@@ -103,31 +97,16 @@ class Loop:
     def _evaluate(self, playbook: Playbook, number: int, examples: Sequence[Example], split: str,
                   held_for_test: int = 0, runner: RolloutRunner | None = None) -> list[RolloutResult]:
         """`held_for_test`: rollouts the budget must still have left afterwards, for the final test evaluation."""
-        limit, learning = self.cfg.budget.max_rollouts, self.cfg.budget.max_learning_rollouts
-        if limit is not None and self.rollouts_used + len(examples) + held_for_test > limit:
-            raise StopRun(f"rollout budget {limit} reached")
-        if learning is not None and split != "test" and self.learning_used + len(examples) > learning:
-            raise StopRun(f"learning rollout budget {learning} reached")
+        self.rollouts.check(split, len(examples), held_for_test)
 
         def on_result(result: RolloutResult) -> None:
             self.emit(RolloutScored(split, number, result.correct))
 
         self.emit(EvalStarted(split, number, len(examples)))
         results = (runner or self.runner).run(playbook.render(), examples, number, split, on_result)
-        # A version scored again on an example it was already scored on (screened, then batched) reuses the stored
-        # rollout: it costs nothing, so it is counted once, the same way in a run and in its resume.
-        fresh = {(number, r.example.id) for r in results} - self.scored
-        self.scored |= fresh
-        self.rollouts_used += len(fresh)
-        self.learning_used += len(fresh) if split != "test" else 0
+        self.rollouts.charge(split, number, [r.example.id for r in results])
         self.emit(EvalFinished(split, number, _mean(results)))
         return results
-
-    def _rollouts_left(self) -> int | None:
-        """What the rollout budgets leave for the ablation (it scores on val, so both budgets charge it)."""
-        limit, learning = self.cfg.budget.max_rollouts, self.cfg.budget.max_learning_rollouts
-        left = [b - used for b, used in ((limit, self.rollouts_used), (learning, self.learning_used)) if b is not None]
-        return min(left) if left else None
 
     def _check_soft_budgets(self) -> None:
         budget = self.cfg.budget
@@ -174,6 +153,7 @@ class Loop:
                 self._ablate("accepted", current, current_no, current_val, held_for_test=test)
         except (StopRun, BudgetExceeded) as exc:
             stop_reason = str(exc)
+            self._close_undecided(stop_reason)
         except ReviewPending as exc:  # no final test yet: the run goes on after the decision (optimize --resume)
             self.emit(ReviewWaiting(exc.version, self.run_id))
             return self._finish(seed_pb, current, current_no, seed_test, [], seed_val, current_val, iteration,
@@ -187,6 +167,13 @@ class Loop:
         self._ablate("final", current, current_no, current_val)
         return self._finish(seed_pb, current, current_no, seed_test, final_test, seed_val, current_val, iteration,
                             stop_reason)
+
+    def _close_undecided(self, reason: str) -> None:
+        """A budget that runs out mid-iteration ends the run: its candidates not yet decided are rejected with
+        that reason, never left `candidate`."""
+        for version in self.store.versions(self.run_id):
+            if version.status == "candidate":
+                self.store.record_rejection(self.run_id, version.number, f"not decided: {reason}")
 
     def _final_test(self, playbook: Playbook, number: int) -> list[RolloutResult]:
         self.store.accept_version(self.run_id, number)
@@ -372,7 +359,7 @@ class Loop:
             run_id=self.run_id, stop_reason=stop_reason, seed=seed_pb, final=final, final_version=final_no,
             seed_test=summarize(seed_test, self.run_id), final_test=summarize(final_test, self.run_id),
             seed_val=_mean(seed_val), final_val=_mean(final_val), test_diff=diff, iterations=iterations,
-            rollouts=self.rollouts_used, spend=self.meter.as_dict(), frontier=pareto_front(self.val_scores),
+            rollouts=self.rollouts.used, spend=self.meter.as_dict(), frontier=pareto_front(self.val_scores),
             trust=trust_table(self.store.critiques(self.run_id)), faults=self.setup.faults(),
             learning=self._learning(), objectives=self._objective_summary(),
             **self._quality(final_no, seed_test, final_test, seed_val, final_val))

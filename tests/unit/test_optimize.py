@@ -134,6 +134,7 @@ def test_the_learning_budget_charges_train_and_val_but_not_test(tmp_path: Path) 
     learning = sum(split != "test" for split in splits)
     assert 20 <= learning <= 30  # the seed's val (20) fits, a batch of 6 and a 20-example validation do not both
     assert splits.count("test") == 20 and result.final_test.accuracy.n == 20  # the seed's test, charged to neither
+    assert "candidate" not in {v.status for v in store.versions(result.run_id)}  # the undecided one is closed
 
 
 def test_cost_cap_stops_before_exceeding(tmp_path: Path) -> None:
