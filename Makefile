@@ -77,7 +77,7 @@ bench: install
 bench-learn: install
 	$(BIN)/promptlearn models pull qwen2.5-0.5b
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
-	$(BIN)/promptlearn bench --preset learn --db runs/out/learn.db
+	$(BIN)/promptlearn bench --preset learn --arms seed --arms promptlearn --arms gepa --arms miprov2 --db runs/out/learn.db
 
 # The same preset with the 1.5B model answering the tasks (reflection models unchanged): banking and bbh, the
 # promptlearn arm (a 1.5B call takes 10-30 s here; every task and arm would take about 10 hours on 2 cores).

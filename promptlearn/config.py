@@ -91,7 +91,9 @@ class GateConfig(Frozen):
     method: Literal["bootstrap", "mcnemar", "none"] = "bootstrap"
     confidence: float = Field(0.9, gt=0.5, lt=1.0)
     min_gain: float = Field(0.0, ge=0.0)
-    extra_examples: int = Field(0, ge=0, description="more val examples drawn when the decision is close")
+    # At val 30 a real +0.10 gain (7 wins / 3 losses) cannot pass; 40 more paired examples can give it the power.
+    extra_examples: int = Field(40, ge=0, description="a close call (a gain not yet significant) is scored on up "
+                                "to this many more examples no split holds, as far as the rollout budget allows")
     max_label_share: float = Field(0.9, gt=0, le=1.0, description="reject candidates whose answers collapse "
                                    "onto one label more than this share (and more than the data does)")
     drift_check: bool = Field(True, description="reject a candidate whose answer distribution moves away from "
@@ -107,7 +109,7 @@ class GateConfig(Frozen):
 
 
 class LearnConfig(Frozen):
-    batch_size: int = Field(8, ge=1, description="train examples per iteration")
+    batch_size: int = Field(10, ge=1, description="train examples per iteration")
     max_failures: int = Field(4, ge=1, description="failures critiqued per iteration")
     successes_shown: int = Field(2, ge=0)
     candidates: int = Field(1, ge=1, le=8)
@@ -119,10 +121,10 @@ class LearnConfig(Frozen):
                           "confusions and contrasts only (no judge calls)")
     rewriter_template: str = "rewriter"
     mode: Literal["deltas", "full_rewrite", "add_only"] = "deltas"
-    playbook_max_tokens: int = Field(400, ge=20)
+    playbook_max_tokens: int = Field(700, ge=20, description="bullets and worked examples together")
     dedupe_threshold: float = Field(0.7, gt=0, le=1)
     temperature: float = Field(0.7, ge=0, le=2, description="rewriter sampling; candidates differ by seed")
-    worked_examples: int = Field(4, ge=0, le=16, description="a candidate of up to this many worked examples "
+    worked_examples: int = Field(8, ge=0, le=16, description="a candidate of up to this many worked examples "
                                  "(failed training inputs with their correct answers) each iteration; 0: off")
     screen: bool = Field(True, description="score candidates on the batch's failures and a few successes first; "
                          "only one that fixes more than it breaks is validated")

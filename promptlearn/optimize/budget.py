@@ -38,6 +38,13 @@ class RolloutBudget:
         self.used += len(fresh)
         self.learning_used += len(fresh) if split != "test" else 0
 
+    def room(self, split: str, held_for_test: int) -> int | None:
+        """The most rollouts on `split` that `check` lets through now; None without a limit."""
+        rooms = [self.limit - self.used - held_for_test] if self.limit is not None else []
+        if self.learning_limit is not None and split != "test":
+            rooms.append(self.learning_limit - self.learning_used)
+        return max(0, min(rooms)) if rooms else None
+
     def left(self) -> int | None:
         """What both limits leave (an ablation scores on val, so both charge it); None without a limit."""
         left = [limit - used for limit, used in ((self.limit, self.used), (self.learning_limit, self.learning_used))

@@ -62,6 +62,9 @@ from promptlearn.rollouts import RolloutResult, RolloutRunner
 from promptlearn.seeding import rng, stream_seed
 from promptlearn.stats import mean
 
+# Fewer extra examples than this cannot turn a close call (and would cost two evaluations for nothing).
+MIN_EXTRA_EXAMPLES = 10
+
 
 class Loop:
     def __init__(self, setup: Setup, events: Events | None = None):
@@ -284,9 +287,13 @@ class Loop:
 
     def _gate_with_more(self, current: Playbook, current_no: int, playbook: Playbook, number: int,
                         base: list[RolloutResult], cand: list[RolloutResult], held_for_test: int) -> GateResult:
-        """A close call (positive, not yet significant): score both on fresh held-out examples, decide on all."""
+        """A close call (positive, not yet significant): score both on fresh held-out examples, decide on all.
+        As many as the rollout budgets leave room for (both versions scoring them), so a tight budget still gets
+        a smaller extension instead of stopping the run undecided."""
         pool = self.setup.unsplit_examples()
-        extra = rng(self.cfg.seed, "extra_val", number).sample(pool, min(len(pool), self.cfg.gate.extra_examples))
+        room = self.rollouts.room("val_extra", held_for_test)
+        n = min(len(pool), self.cfg.gate.extra_examples, room // 2 if room is not None else len(pool))
+        extra = rng(self.cfg.seed, "extra_val", number).sample(pool, n) if n >= MIN_EXTRA_EXAMPLES else []
         if not extra:
             return self._gate(base, cand, number)
         more_base = self._evaluate(current, current_no, extra, "val_extra", held_for_test)

@@ -218,6 +218,22 @@ def test_a_close_call_draws_more_held_out_examples(tmp_path: Path) -> None:
     assert ("note", {"text": "close call on v1: drew 20 more held-out examples"}) in events
 
 
+def test_a_close_call_draws_only_as_many_extra_examples_as_the_learning_budget_has_room_for(tmp_path: Path) -> None:
+    # Seed val 3, a batch of 6, screening on 6 (the batch's failures plus successes, a few already scored), the
+    # candidate's val 3: what is left of 40 learning rollouts pays for fewer than 20 extra examples for both
+    # versions; the gate decides on what fits instead of stopping the run with the candidate undecided.
+    store = Store(str(tmp_path / "db.sqlite"))
+    cfg = config(tmp_path, dataset={"train": 10, "val": 3, "test": 10}, gate={"extra_examples": 20},
+                 budget={"max_iterations": 1, "max_learning_rollouts": 40})
+    result = optimize(cfg, store=store, lm=world([add(GOOD_RULE)]))
+    extra = [r for r in store.rollouts(result.run_id) if r.split == "val_extra"]
+    drawn = {r.example_id for r in extra}
+    assert 10 <= len(drawn) < 20 and len(extra) == 2 * len(drawn)
+    assert sum(r.split != "test" for r in store.rollouts(result.run_id)) <= 40
+    assert store.gate_decisions(result.run_id)[0].n == 3 + len(drawn)
+    assert result.final_version == 1
+
+
 def test_the_token_budget_prunes_and_near_duplicates_are_dropped(tmp_path: Path) -> None:
     long_rules = json.dumps({"deltas": [
         {"op": "add", "section": "formatting", "text": GOOD_RULE, "reason": "fix"},
