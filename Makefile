@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: bench-learn-seeds demo test test-fast phoenix-venv stress lint bench bench-learn bench-learn-1.5b bench-learn-other bench-learn-ablations bench-bbh-choice bench-judge bench-online bench-quality bench-compare bfcl bench-tools install lock clean
+.PHONY: bench-user bench-learn-seeds demo test test-fast phoenix-venv stress lint bench bench-learn bench-learn-1.5b bench-learn-other bench-learn-ablations bench-bbh-choice bench-judge bench-online bench-quality bench-compare bfcl bench-tools install lock clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -87,6 +87,13 @@ bench-learn-1.5b: install
 	$(BIN)/promptlearn bench --preset learn --tasks bbh:disambiguation_qa --arms promptlearn --task-model local/qwen2.5-1.5b --out learn-1.5b-bbh --db runs/out/learn.db
 
 # A second seed (another draw of the splits, another sample of proposals) on the two CLINC tasks, against GEPA.
+# The loop as a user runs it (the config's defaults) under the conditions of the check on unseen tasks
+# (ANCHORS.md): two six-intent CLINC150 subsets and two binary BBH tasks, train 30 / val 30 / test 100, 150 rollouts.
+bench-user: install
+	$(BIN)/promptlearn models pull qwen2.5-0.5b
+	$(BIN)/promptlearn models pull qwen2.5-1.5b
+	$(BIN)/promptlearn bench --preset user --db runs/out/user.db
+
 bench-learn-seeds: install
 	$(BIN)/promptlearn models pull qwen2.5-0.5b
 	$(BIN)/promptlearn models pull qwen2.5-1.5b

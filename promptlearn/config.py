@@ -68,6 +68,8 @@ class DatasetConfig(Frozen):
     metadata: list[str] = []
     id: str | None = None
     limit: int | None = Field(None, ge=1)
+    targets: list[str] = Field([], description="keep only the rows whose target is one of these (a subset of a "
+                               "dataset's labels); empty: every row")
     train: int | float = Field(24, gt=0, description="a count, or a fraction of the dataset")
     val: int | float = Field(30, gt=0)
     test: int | float = Field(40, gt=0)

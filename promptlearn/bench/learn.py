@@ -91,3 +91,32 @@ def learn_family_task(name: str) -> BenchTask | None:
 
 def learn_tasks() -> tuple[BenchTask, ...]:
     return (*(clinc_task(d) for d in CLINC_DOMAINS), bbh_task(), rules_json_task())
+
+
+# The `user` preset: the conditions of the check on tasks the developers never see (../shared/design/ANCHORS.md),
+# run as a user would run the loop: the config's defaults (no loop setting changed), train 30 / val 30 /
+# test 100, 150 learning rollouts, the embedded models. Tasks of the same kinds, chosen before any result: two
+# six-intent customer-service subsets of CLINC150 whose intents border each other (a list vs its update, booking
+# vs confirming vs cancelling), and two binary BBH tasks.
+USER_INTENTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "home-lists": ("home", ("todo_list", "todo_list_update", "shopping_list", "shopping_list_update", "reminder",
+                            "reminder_update")),
+    "kitchen-reservations": ("kitchen_and_dining", ("confirm_reservation", "restaurant_reservation",
+                                                    "cancel_reservation", "accept_reservations", "how_busy",
+                                                    "restaurant_reviews")),
+}
+USER_BBH = ("navigate", "web_of_lies")
+
+
+def user_intent_task(name: str) -> BenchTask:
+    domain, intents = USER_INTENTS[name]
+    prompt = (f"Classify the user's message into one of these intents: {', '.join(intents)}. "
+              "Reply with the intent only.")
+    return BenchTask(dataset=f"clinc150:{domain}", label=f"clinc-{name}", split_column="split", system_prompt=prompt,
+                     train=30, val=30, test=100, scorer="label:" + ",".join(intents),
+                     models=LEARN_MODELS.model_copy(update={"task_max_tokens": 16}), columns={"targets": list(intents)})
+
+
+def user_tasks() -> tuple[BenchTask, ...]:
+    bbh = (BenchTask(dataset=f"bbh:{name}", train=30, val=30, test=100, models=LEARN_MODELS) for name in USER_BBH)
+    return (*(user_intent_task(name) for name in USER_INTENTS), *bbh)

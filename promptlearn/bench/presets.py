@@ -101,6 +101,17 @@ def learn_preset() -> BenchPreset:
               "50 and 100 rollouts; the peers' test results are reused while their fingerprint matches.")
 
 
+def user_preset() -> BenchPreset:
+    from promptlearn.bench.learn import LEARN_BUDGET, LEARN_MODELS, user_tasks
+
+    return BenchPreset(
+        name="user", tasks=user_tasks(), budget=LEARN_BUDGET, models=LEARN_MODELS, arms=("seed", "promptlearn"),
+        out_name="user", reuse_peers=True,
+        notes="the loop as a user runs it (the config's defaults), under the conditions of the check on tasks the "
+              "developers never see: train 30 / val 30 / test 100, 150 learning rollouts; two six-intent CLINC150 "
+              "subsets and two binary BBH tasks, chosen before any result.")
+
+
 PRESETS: dict[str, BenchPreset] = {
     "cpu": BenchPreset(
         name="cpu",
@@ -138,7 +149,8 @@ def tools_preset() -> BenchPreset:
 
 
 # Presets that read the shared data folder are built when asked for, so importing the package never needs it.
-LAZY_PRESETS: dict[str, Callable[[], BenchPreset]] = {"learn": learn_preset, "tools": tools_preset}
+LAZY_PRESETS: dict[str, Callable[[], BenchPreset]] = {"learn": learn_preset, "tools": tools_preset,
+                                                       "user": user_preset}
 
 
 def get_preset(name: str) -> BenchPreset:

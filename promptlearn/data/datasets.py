@@ -10,7 +10,7 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,16 @@ class Dataset:
             raise ConfigError(f"cannot sample {n} examples from dataset '{self.name}' which has {len(self)}")
         chosen = sorted(rng(seed, "sample").sample(range(len(self)), n))
         return self._subset(chosen, f"sample{n}@{seed}")
+
+    def with_targets(self, targets: Sequence[str]) -> Dataset:
+        """The rows whose target is one of `targets`, in file order; a target no row has is a config error."""
+        missing = sorted(set(targets) - {e.target for e in self.examples})
+        if missing:
+            known = sorted({e.target for e in self.examples})
+            raise ConfigError(f"dataset.targets: no row of '{self.name}' has the target(s) {', '.join(missing)} "
+                              f"(known: {', '.join(known[:30])}{' ...' if len(known) > 30 else ''})")
+        wanted = set(targets)
+        return self._subset((i for i, e in enumerate(self.examples) if e.target in wanted), "targets")
 
     def _subset(self, indices: Iterable[int], label: str) -> Dataset:
         return Dataset(f"{self.name}[{label}]", tuple(self.examples[i] for i in indices), self.source)

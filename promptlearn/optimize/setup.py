@@ -61,6 +61,7 @@ def load_run_data(config: RunConfig) -> tuple[Dataset, Splits, Scorer]:
     metadata = [*d.metadata, *([d.split_column] if d.split_column and d.split_column not in d.metadata else [])]
     dataset = as_dataset(d.path, input=d.input, target=d.target, metadata=metadata or None, id=d.id,
                               limit=d.limit)
+    dataset = dataset.with_targets(d.targets) if d.targets else dataset
     if d.split_column:
         splits = dataset.split_by_column(config.seed, d.split_column, d.train, d.val, d.test)
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,6 +52,38 @@ def test_other_tasks_of_the_learn_family_run_the_same_way() -> None:
     assert travel.promptlearn == learn.tasks[0].promptlearn
     assert (navigate.dataset, navigate.train, navigate.val, navigate.test) == ("bbh:navigate", 30, 30, 100)
     assert mine.split_column is None and mine.scorer == "auto"  # outside the family: the user's own dataset
+
+
+def test_the_user_preset_runs_the_defaults_under_the_unseen_task_conditions() -> None:
+    from collections import Counter
+
+    from promptlearn.bench import get_preset
+
+    user = get_preset("user")
+    assert [t.name for t in user.tasks] == ["clinc-home-lists", "clinc-kitchen-reservations", "bbh:navigate",
+                                            "bbh:web_of_lies"]
+    assert all((t.train, t.val, t.test, t.promptlearn) == (30, 30, 100, {}) for t in user.tasks)  # the defaults
+    assert user.budget == 150 and user.arms == ("seed", "promptlearn")
+    home = user.tasks[0]
+    _dataset, splits, _scorer = home.data()
+    labels = set(home.scorer.removeprefix("label:").split(","))
+    assert len(labels) == 6 and {e.target for e in splits.test} == labels  # six intents, nothing else
+    assert max(Counter(e.target for e in splits.test).values()) == 20  # majority 0.20, as in the unseen task
+
+
+def test_dataset_targets_keep_a_subset_of_labels_and_name_a_missing_one(tmp_path: Path) -> None:
+    from promptlearn.config import RunConfig
+    from promptlearn.errors import ConfigError
+    from promptlearn.optimize.setup import load_run_data
+
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(f'{{"input": "m{i}", "target": "{"abc"[i % 3]}"}}\n' for i in range(30)))
+    kept, splits, _ = load_run_data(RunConfig.model_validate(
+        {"dataset": {"path": str(data), "train": 5, "val": 5, "test": 5, "targets": ["a", "b"]}, "scorer": "exact"}))
+    assert len(kept) == 20 and {e.target for s in (splits.train, splits.val, splits.test) for e in s} == {"a", "b"}
+    with pytest.raises(ConfigError, match=r"dataset.targets: .* the target\(s\) z \(known: a, b, c\)"):
+        load_run_data(RunConfig.model_validate(
+            {"dataset": {"path": str(data), "train": 5, "val": 5, "test": 5, "targets": ["a", "z"]}}))
 
 
 def test_dry_run_prints_the_estimate_and_runs_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
