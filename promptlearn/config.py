@@ -132,6 +132,11 @@ class LearnConfig(Frozen):
                          "only one that fixes more than it breaks is validated")
     screen_successes: int = Field(2, ge=0, description="correct answers added to the screening set")
     screen_min_net: int = Field(1, ge=0, description="fixed minus broken a candidate needs on the screening set")
+    # A worked-examples candidate is never screened on the failures it copies, so what is left is mostly successes:
+    # it can rarely show a fix there. It goes on unless it breaks more than it fixes, and is validated first: on
+    # every learn task and every other task run the same way, each accepted change was a worked-examples candidate.
+    examples_first: bool = Field(True, description="a worked-examples candidate needs net >= 0 on the screening "
+                                 "set and is validated before the rewriter's rules")
     merge: bool = Field(True, description="also screen the union of the two best screened candidates")
     validate_top: int = Field(1, ge=1, le=8, description="screened candidates validated per iteration, best first")
     expire_after: int | None = Field(None, ge=1, description="a bullet neither cited nor credited for this many "

@@ -232,7 +232,9 @@ class Loop:
             return proposed
         base = screening_set(results, failures, self.cfg.learn.screen_successes)
         passed = [p for p in proposed if self._screen(p, base, held_for_test)]
-        passed.sort(key=lambda p: (-(p.screening.net if p.screening else 0), p.candidate.playbook.bullet_tokens()))
+        first = self.cfg.learn.examples_first
+        passed.sort(key=lambda p: (first and p.origin != "examples", -(p.screening.net if p.screening else 0),
+                                   p.candidate.playbook.bullet_tokens()))
         if self.cfg.learn.merge and len(passed) >= 2:
             merged = self.proposer.merge(iteration, current, current_no, passed[0], passed[1])
             if merged and not self._blocked(current, merged) and self._screen(merged, base, held_for_test):
@@ -254,9 +256,10 @@ class Loop:
         cand = self._evaluate(item.candidate.playbook, item.number, [r.example for r in base], "train", held_for_test)
         item.screening = compare(base, cand)
         self.emit(Screened(item.number, item.origin, item.screening.fixed, item.screening.broken))
-        if item.screening.passed(self.cfg.learn.screen_min_net):
+        min_net = 0 if self.cfg.learn.examples_first and item.origin == "examples" else self.cfg.learn.screen_min_net
+        if item.screening.passed(min_net):
             return True
-        reason = f"rejected: {item.screening.describe()} (needs net >= {self.cfg.learn.screen_min_net})"
+        reason = f"rejected: {item.screening.describe()} (needs net >= {min_net})"
         self.store.record_rejection(self.run_id, item.number, reason)
         self.proposer.remember(item.candidate, reason)
         return False

@@ -81,6 +81,22 @@ def test_a_candidate_that_fails_screening_costs_no_validation(tmp_path: Path) ->
     assert store.gate_decisions(result.run_id) == []
 
 
+@pytest.mark.parametrize("examples_first", [True, False])
+def test_a_worked_examples_candidate_goes_on_unless_it_breaks_more_than_it_fixes(tmp_path: Path,
+                                                                                 examples_first: bool) -> None:
+    # Its screening set leaves out the failures it copies, so it can seldom show a fix there: with examples_first
+    # (the default) a tie at zero still earns a validation pass; the rewriter's rule still needs net >= 1.
+    store = Store(str(tmp_path / "db.sqlite"))
+    useless = add("Be polite to the customer.")
+    result = optimize(config(tmp_path, budget={"max_iterations": 1}, learn={"examples_first": examples_first}),
+                      store=store, lm=world_with(lambda r: "BILLING", [useless, useless]))
+    sections = [{d.section for d in store.deltas(result.run_id, g.version_number)}
+                for g in store.gate_decisions(result.run_id)]
+    assert sections == ([{"examples"}] if examples_first else [])
+    notes = [v.note for v in store.versions(result.run_id)]
+    assert any("(needs net >= 1)" in note for note in notes)  # the rule, screened as before
+
+
 def test_a_rule_about_one_example_is_dropped_and_the_rewriter_asked_again(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "db.sqlite"))
     specific = add("In this case, the customer is changing their shipping address, so answer SHIPPING.")

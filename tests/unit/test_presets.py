@@ -48,7 +48,7 @@ def test_the_thorough_preset_reserves_examples_for_the_gate(tmp_path: Path) -> N
 
 def test_the_thorough_gate_draws_extra_examples_on_a_close_call(tmp_path: Path) -> None:
     store = Store(str(tmp_path / "db.sqlite"))
-    cfg = thorough(tmp_path, budget={"max_iterations": 1}, learn={"candidates": 1})
+    cfg = thorough(tmp_path, budget={"max_iterations": 1}, learn={"candidates": 1, "examples_first": False})
     result = optimize(cfg, store=store, lm=world_with(narrow_task, [add(NARROW_RULE)]))
     extra = store.rollouts(result.run_id, split="val_extra")
     # 15 reserve examples (fewer than the 30 asked for), each scored under the seed and the candidate.

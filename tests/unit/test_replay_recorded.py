@@ -16,8 +16,9 @@ from promptlearn.store import Store
 from tests.fakes_task import write_dataset
 
 RECORDED = Path(__file__).parent.parent / "data" / "replay-67cb9b8.db.gz"
-# learn.explain was on, without a field, when these runs were recorded; it is off by default since.
-CHANGED_DEFAULTS = {"learn.explain": True}
+# Behaviour that changed on purpose since these runs were recorded, set back as the code then behaved:
+# learn.explain was on, without a field (off by default since); learn.examples_first did not exist (on since).
+CHANGED_DEFAULTS = {"learn.explain": True, "learn.examples_first": False}
 
 
 def test_runs_recorded_before_the_refactors_replay_to_the_same_versions_and_scores(tmp_path: Path) -> None:
