@@ -59,7 +59,8 @@ def stored_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     root = tmp_path_factory.mktemp("run")
     data = write_dataset(root / "tickets.jsonl")
     config = preset("quick", dataset={"path": str(data), "train": 20, "val": 20, "test": 20}, system_prompt=SEED,
-                    scorer="label:BILLING,BUG,ACCOUNT,SHIPPING", budget={"max_iterations": 1}, learn={"explain": True},
+                    scorer="label:BILLING,BUG,ACCOUNT,SHIPPING", budget={"max_iterations": 1},
+                    learn={"explain": True, "worked_examples": 0},  # a playbook of rules: v1 is the rewriter's
                     models={"task": "fake/task", "judge": "fake/j", "rewriter": "fake/r"})
     store = Store(str(root / "db.sqlite"))
     result = optimize(config, store=store, lm=learning_world())
