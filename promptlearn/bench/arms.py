@@ -5,8 +5,9 @@
 - `gepa`, `miprov2`: DSPy's optimizers, run for real through our LM seam (see `peers`).
 - `full_rewrite`: the whole prompt rewritten each iteration, ungated (the published Arize recipe).
 - `add_only`: ACE-style additions only, ungated.
-- `no_examples`, `no_screen`, `no_judge` / `judge`: promptlearn with one mechanism off (worked examples; screening
-  and merge) or the judge's critiques off / on, for the table of what each mechanism bought. Not in the presets'
+- `no_examples`, `no_screen`, `no_judge` / `judge`, `no_extension`, `rules_first`: promptlearn with one mechanism
+  off (worked examples; screening and merge; the close-call extension; worked examples validated first) or the
+  judge's critiques off / on, for the table of what each mechanism bought. Not in the presets'
   default arms.
 
 `budget` is the number of task-model calls an arm may spend learning; scoring the seed and the final prompt on
@@ -128,6 +129,8 @@ LOOP_OVERRIDES: dict[str, dict[str, Any]] = {
     "no_judge": {"learn.explain": False}, "judge": {"learn.explain": True},
     "full_rewrite": {"learn.mode": "full_rewrite", "gate.method": "none", "learn.explain": True},
     "add_only": {"learn.mode": "add_only", "gate.method": "none", "learn.explain": True},
+    # This session's two defaults, each off: close calls decided on val alone; worked examples screened like rules.
+    "no_extension": {"gate.extra_examples": 0}, "rules_first": {"learn.examples_first": False},
 }
 
 
@@ -211,6 +214,11 @@ def judge_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
     return _promptlearn("judge", task, budget, lm_inner, **LOOP_OVERRIDES["judge"])
 
 
+def _mechanism_off(name: str) -> Arm:
+    """promptlearn with the overrides of LOOP_OVERRIDES[name]: one mechanism off, for the ablation table."""
+    return lambda task, budget, lm_inner: _promptlearn(name, task, budget, lm_inner, **LOOP_OVERRIDES[name])
+
+
 ARMS: dict[str, Arm] = {
     "seed": seed_arm,
     "promptlearn": promptlearn_arm,
@@ -222,6 +230,8 @@ ARMS: dict[str, Arm] = {
     "no_screen": no_screen_arm,
     "no_judge": no_judge_arm,
     "judge": judge_arm,
+    "no_extension": _mechanism_off("no_extension"),
+    "rules_first": _mechanism_off("rules_first"),
 }
 # What a preset runs unless told otherwise: the seed, promptlearn, the two peers and the two published recipes.
 DEFAULT_ARMS = ("seed", "promptlearn", "gepa", "miprov2", "full_rewrite", "add_only")

@@ -13,7 +13,7 @@ from promptlearn.report.tables import diff_cell, interval_cell
 
 COLORS = {"seed": "#888888", "promptlearn": "#1f77b4", "gepa": "#d62728", "miprov2": "#ff7f0e",
           "full_rewrite": "#9467bd", "add_only": "#2ca02c", "no_examples": "#17becf", "no_screen": "#8c564b",
-          "no_judge": "#bcbd22", "judge": "#e377c2"}
+          "no_judge": "#bcbd22", "judge": "#e377c2", "no_extension": "#7f7f7f", "rules_first": "#aec7e8"}
 
 
 def _answers(row: dict[str, Any], top: int = 3) -> str:

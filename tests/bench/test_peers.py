@@ -9,13 +9,14 @@ import dspy
 import pytest
 
 from promptlearn.bench import ARMS, BenchTask
+from promptlearn.bench.arms import LOOP_OVERRIDES
 from promptlearn.bench.seam import OVER_BUDGET, SeamEngine, dspy_lm
 from promptlearn.lm import FakeLM
 from promptlearn.optimize.budget import Meter
 from tests.bench.fakes import BETTER, REFLECT, TASK, dspy_fields, make_task, world
 
 # These score the seed and the final prompt on test themselves.
-LOOP_ARMS = ("promptlearn", "full_rewrite", "add_only", "no_examples", "no_screen", "no_judge", "judge")
+LOOP_ARMS = tuple(LOOP_OVERRIDES)  # promptlearn and its ablations
 
 
 def spy(monkeypatch: pytest.MonkeyPatch, cls: type) -> list[dict[str, Any]]:
