@@ -148,7 +148,8 @@ class Estimate:
 def estimate(config: RunConfig, n_val: int, n_test: int, prompt_tokens: int, input_tokens: int) -> Estimate:
     """An upper bound for a dry run: every iteration fails enough to critique, every candidate is validated."""
     it, learn = config.budget.max_iterations, config.learn
-    learning = n_val + it * (learn.batch_size + learn.candidates * n_val)
+    # Every validated candidate may be a close call: the extra examples, scored under both versions.
+    learning = n_val + it * (learn.batch_size + learn.candidates * n_val + 2 * config.gate.extra_examples)
     if config.budget.max_learning_rollouts is not None:
         learning = min(learning, config.budget.max_learning_rollouts)
     task = 2 * n_test + learning
