@@ -95,6 +95,7 @@ bench-user: install
 	$(BIN)/promptlearn bench --preset user --db runs/out/user.db
 	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --tasks clinc-kitchen-reservations --seeds 2 --out user-seeds --db runs/out/user.db
 	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --tasks clinc-kitchen-reservations --arms seed --arms promptlearn --arms no_extension --arms rules_first --out user-ablations --db runs/out/user.db
+	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --arms seed --arms promptlearn --arms gepa --out user-gepa --db runs/out/user.db
 
 bench-learn-seeds: install
 	$(BIN)/promptlearn models pull qwen2.5-0.5b
