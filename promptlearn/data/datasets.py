@@ -118,9 +118,9 @@ class Dataset:
 
     def with_targets(self, targets: Sequence[str]) -> Dataset:
         """The rows whose target is one of `targets`, in file order; a target no row has is a config error."""
-        missing = sorted(set(targets) - {e.target for e in self.examples})
+        known = sorted({e.target for e in self.examples})
+        missing = sorted(set(targets) - set(known))
         if missing:
-            known = sorted({e.target for e in self.examples})
             raise ConfigError(f"dataset.targets: no row of '{self.name}' has the target(s) {', '.join(missing)} "
                               f"(known: {', '.join(known[:30])}{' ...' if len(known) > 30 else ''})")
         wanted = set(targets)

@@ -45,12 +45,6 @@ class RolloutBudget:
             rooms.append(self.learning_limit - self.learning_used)
         return max(0, min(rooms)) if rooms else None
 
-    def left(self) -> int | None:
-        """What both limits leave (an ablation scores on val, so both charge it); None without a limit."""
-        left = [limit - used for limit, used in ((self.limit, self.used), (self.learning_limit, self.learning_used))
-                if limit is not None]
-        return min(left) if left else None
-
 
 @dataclass
 class Spend:

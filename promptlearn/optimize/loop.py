@@ -91,7 +91,8 @@ class Loop:
         self.cliffs = guards.cliff_check(self.cfg, setup, self.runner, evaluate_ood, self.emit.untyped)
         self.auditor = guards.auditor(self.cfg, setup, self.judge, self.emit.untyped)
         self.tally = difficulty.Tally()  # per train example, solved or not under each version (quality/difficulty.py)
-        self.ablation = Ablation(self.store, self.run_id, self.cfg, self._evaluate, self.rollouts.left,
+        self.ablation = Ablation(self.store, self.run_id, self.cfg, self._evaluate,
+                                 lambda: self.rollouts.room("val", 0),
                                  lambda text: self.emit(Note(text)), self._check_soft_budgets)
         self.oversight = Oversight(self.cfg, self.store, self.run_id, self.emit, self._next_number, self._validate,
                                    lambda: self.ablation.measured)
