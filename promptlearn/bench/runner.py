@@ -17,7 +17,7 @@ from typing import Any
 from promptlearn.bench import peer_cache
 from promptlearn.bench.arms import ARMS, DEFAULT_ARMS, loop_arm_stored
 from promptlearn.bench.ledger import with_recorded_cost
-from promptlearn.bench.report import markdown, write_plots
+from promptlearn.bench.report import PEERS, markdown, write_plots
 from promptlearn.bench.task import ArmResult, BenchTask
 from promptlearn.config import ModelsConfig
 from promptlearn.data.scorers.tool_calls import kind_of
@@ -93,7 +93,7 @@ def _scores(runs: Sequence[ArmResult]) -> dict[tuple[int, str], float]:
 
 
 def summarize_cell(cell: Sequence[ArmResult], seed_runs: Sequence[ArmResult],
-                   gepa_runs: Sequence[ArmResult]) -> dict[str, Any]:
+                   peer_runs: dict[str, Sequence[ArmResult]]) -> dict[str, Any]:
     scores = _scores(cell)
     acc = mean_ci([scores[k] for k in sorted(scores)])
     first = cell[0]
@@ -105,7 +105,8 @@ def summarize_cell(cell: Sequence[ArmResult], seed_runs: Sequence[ArmResult],
         "task": first.task, "arm": first.arm, "budget": first.budget, "seeds": [r.seed for r in cell],
         "accuracy": acc.estimate, "low": acc.low, "high": acc.high, "n": acc.n,
         "diff_vs_seed": _paired(_scores(seed_runs), scores) if first.arm != "seed" else None,
-        "diff_vs_gepa": _paired(_scores(gepa_runs), scores) if gepa_runs and first.arm != "gepa" else None,
+        **{f"diff_vs_{peer}": _paired(_scores(runs), scores) if runs and first.arm != peer else None
+           for peer, runs in peer_runs.items()},
         "rollouts": mean([r.rollouts for r in cell]), "test_rollouts": mean([r.test_rollouts for r in cell]),
         "tokens": mean([r.tokens for r in cell]), "lm_seconds": mean([r.lm_seconds for r in cell]),
         "wall_s": mean([r.wall_s for r in cell]), "overhead_s": mean([r.overhead_s for r in cell]),
@@ -153,13 +154,13 @@ def assemble(runs: Sequence[ArmResult], arms: Sequence[str], budgets: Sequence[i
     rows = []
     for task in tasks:
         seed_runs = [r for r in runs if r.task == task and r.arm == "seed"]
-        rows.append(summarize_cell(seed_runs, seed_runs, []))
+        rows.append(summarize_cell(seed_runs, seed_runs, {peer: [] for peer in PEERS}))
         for b in budgets:
-            gepa = [r for r in runs if r.task == task and r.arm == "gepa" and r.budget == b]
+            peers = {peer: [r for r in runs if r.task == task and r.arm == peer and r.budget == b] for peer in PEERS}
             for arm in arms[1:]:
                 cell = [r for r in runs if r.task == task and r.arm == arm and r.budget == b]
                 if cell:  # an arm not run for this task (stored_only) has no row; the table says "not run"
-                    rows.append(summarize_cell(cell, seed_runs, gepa))
+                    rows.append(summarize_cell(cell, seed_runs, peers))
     pooled = pooled_rows(runs, arms, budgets)
     points = [{"task": r.task, "arm": r.arm, "seed": r.seed, "budget": r.budget, "rollouts": r.rollouts,
                "accuracy": r.test.accuracy.estimate} for r in runs]
@@ -172,14 +173,14 @@ def assemble(runs: Sequence[ArmResult], arms: Sequence[str], budgets: Sequence[i
 
 def pooled_rows(runs: Sequence[ArmResult], arms: Sequence[str], budgets: Sequence[int]) -> list[dict[str, Any]]:
     """Per arm and budget, over every task it ran: the mean of the tasks' test accuracies, and the paired
-    difference against the seed and against GEPA pooled over all their test examples (task, seed, example)."""
+    difference against the seed and against each peer pooled over all their test examples (task, seed, example)."""
     def keyed(rs: Sequence[ArmResult]) -> dict[tuple[str, int, str], float]:
         return {(r.task, r.seed, eid): s for r in rs for eid, s in r.scores().items()}
 
     seed = keyed([r for r in runs if r.arm == "seed"])
     out = []
     for b in budgets:
-        gepa = keyed([r for r in runs if r.arm == "gepa" and r.budget == b])
+        peers = {peer: keyed([r for r in runs if r.arm == peer and r.budget == b]) for peer in PEERS}
         for arm in arms[1:]:
             cell = [r for r in runs if r.arm == arm and r.budget == b]
             if not cell:
@@ -189,5 +190,6 @@ def pooled_rows(runs: Sequence[ArmResult], arms: Sequence[str], budgets: Sequenc
             mine = keyed(cell)
             out.append({"arm": arm, "budget": b, "tasks": tasks, "mean_accuracy": mean_accuracy,
                         "diff_vs_seed": _paired(seed, mine),
-                        "diff_vs_gepa": _paired(gepa, mine) if arm != "gepa" and gepa else None})
+                        **{f"diff_vs_{peer}": _paired(theirs, mine) if arm != peer and theirs else None
+                           for peer, theirs in peers.items()}})
     return out

@@ -39,11 +39,16 @@ def test_outputs_have_every_arm_and_task(bench) -> None:  # type: ignore[no-unty
         if row["arm"] != "seed":
             assert row["diff_vs_seed"]["n"] == row["n"]
         assert (row["diff_vs_gepa"] is None) == (row["arm"] in ("seed", "gepa"))
+        assert (row["diff_vs_miprov2"] is None) == (row["arm"] in ("seed", "miprov2"))
     learned = {r["arm"]: r for r in saved["results"] if r["task"] == "tickets"}
     assert learned["seed"]["accuracy"] < 0.5 and learned["promptlearn"]["accuracy"] == 1.0
     assert learned["promptlearn"]["diff_vs_seed"]["low"] > 0
     assert {(p["task"], p["arm"]) for p in saved["points"]} == cells
+    pooled = {r["arm"]: r for r in saved["pooled"]}
+    tested = sum(r["n"] for r in saved["results"] if r["arm"] == "miprov2")
+    assert pooled["promptlearn"]["diff_vs_miprov2"]["n"] == tested and pooled["miprov2"]["diff_vs_miprov2"] is None
     table = (out / "peers-test.md").read_text()
+    assert "| vs GEPA | vs MIPROv2 |" in table and "pooled vs MIPROv2" in table
     for task in ("tickets", "orders"):
         for arm in ARMS:
             assert f"| {task} | {arm} |" in table
