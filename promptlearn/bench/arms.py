@@ -124,12 +124,13 @@ def score_checkpoints(task: BenchTask, store: Store, result: OptimizeResult, lm_
 # The published recipes learn from an LLM critic's feedback (Arize's explanations, ACE's reflector): the judge's
 # critiques stay on for them whatever the task's loop settings say; `no_examples` ran with them too.
 LOOP_OVERRIDES: dict[str, dict[str, Any]] = {
-    "promptlearn": {}, "no_examples": {"learn.worked_examples": 0, "learn.explain": True},
-    "no_screen": {"learn.screen": False, "learn.merge": False},
-    "no_judge": {"learn.explain": False}, "judge": {"learn.explain": True},
+    "promptlearn": {},
     "full_rewrite": {"learn.mode": "full_rewrite", "gate.method": "none", "learn.explain": True},
     "add_only": {"learn.mode": "add_only", "gate.method": "none", "learn.explain": True},
-    # This session's two defaults, each off: close calls decided on val alone; worked examples screened like rules.
+    "no_examples": {"learn.worked_examples": 0, "learn.explain": True},
+    "no_screen": {"learn.screen": False, "learn.merge": False},
+    "no_judge": {"learn.explain": False}, "judge": {"learn.explain": True},
+    # Two defaults since 0eab31d, each off: close calls decided on val alone; worked examples screened like rules.
     "no_extension": {"gate.extra_examples": 0}, "rules_first": {"learn.examples_first": False},
 }
 
@@ -185,37 +186,9 @@ def promptlearn_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmRes
     return _promptlearn("promptlearn", task, budget, lm_inner)
 
 
-def full_rewrite_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
-    return _promptlearn("full_rewrite", task, budget, lm_inner, **LOOP_OVERRIDES["full_rewrite"])
-
-
-def add_only_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
-    return _promptlearn("add_only", task, budget, lm_inner, **LOOP_OVERRIDES["add_only"])
-
-
-def no_examples_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
-    """promptlearn without worked examples: what the rules alone buy (the mechanism ablation)."""
-    return _promptlearn("no_examples", task, budget, lm_inner, **LOOP_OVERRIDES["no_examples"])
-
-
-def no_screen_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
-    """promptlearn validating its candidate directly: no screening and no merge (the mechanism ablation)."""
-    return _promptlearn("no_screen", task, budget, lm_inner, **LOOP_OVERRIDES["no_screen"])
-
-
-def no_judge_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
-    """promptlearn without the explanatory judge: the rewriter sees the code's verdict, label confusions and
-    contrasts only. What the judge's critiques (most of the reflection tokens) buy."""
-    return _promptlearn("no_judge", task, budget, lm_inner, **LOOP_OVERRIDES["no_judge"])
-
-
-def judge_arm(task: BenchTask, budget: int, lm_inner: LM | None) -> ArmResult:
-    """promptlearn with the explanatory judge's critiques on, where the task's loop settings turn them off."""
-    return _promptlearn("judge", task, budget, lm_inner, **LOOP_OVERRIDES["judge"])
-
-
 def _mechanism_off(name: str) -> Arm:
-    """promptlearn with the overrides of LOOP_OVERRIDES[name]: one mechanism off, for the ablation table."""
+    """promptlearn with the overrides of LOOP_OVERRIDES[name]: one mechanism off (or a published recipe: the
+    whole prompt rewritten, or rules only added, both ungated), for the ablation table."""
     return lambda task, budget, lm_inner: _promptlearn(name, task, budget, lm_inner, **LOOP_OVERRIDES[name])
 
 
@@ -224,17 +197,9 @@ ARMS: dict[str, Arm] = {
     "promptlearn": promptlearn_arm,
     "gepa": gepa_arm,
     "miprov2": miprov2_arm,
-    "full_rewrite": full_rewrite_arm,
-    "add_only": add_only_arm,
-    "no_examples": no_examples_arm,
-    "no_screen": no_screen_arm,
-    "no_judge": no_judge_arm,
-    "judge": judge_arm,
-    "no_extension": _mechanism_off("no_extension"),
-    "rules_first": _mechanism_off("rules_first"),
+    **{name: _mechanism_off(name) for name in LOOP_OVERRIDES if name != "promptlearn"},
 }
 # What a preset runs unless told otherwise: the seed, promptlearn, the two peers and the two published recipes.
 DEFAULT_ARMS = ("seed", "promptlearn", "gepa", "miprov2", "full_rewrite", "add_only")
 
-__all__ = ["ARMS", "DEFAULT_ARMS", "Arm", "add_only_arm", "full_rewrite_arm", "gepa_arm", "miprov2_arm",
-           "judge_arm", "no_examples_arm", "no_judge_arm", "no_screen_arm", "promptlearn_arm", "seed_arm"]
+__all__ = ["ARMS", "DEFAULT_ARMS", "Arm", "gepa_arm", "miprov2_arm", "promptlearn_arm", "seed_arm"]
