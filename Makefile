@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 export LITELLM_LOCAL_MODEL_COST_MAP := True
 
-.PHONY: bench-user bench-learn-seeds demo test test-fast phoenix-venv stress lint bench bench-learn bench-learn-1.5b bench-learn-other bench-learn-ablations bench-bbh-choice bench-judge bench-online bench-quality bench-compare bfcl bench-tools install lock clean
+.PHONY: bench-user bench-learn-seeds demo test test-fast phoenix-venv stress lint bench bench-learn bench-learn-1.5b bench-learn-other bench-learn-ablations bench-bbh-choice bench-judge bench-headroom bench-online bench-quality bench-compare bfcl bench-tools install lock clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -120,6 +120,12 @@ bench-learn-ablations: install
 bench-bbh-choice: install
 	$(BIN)/promptlearn models pull qwen2.5-0.5b
 	$(BIN)/python -m benchmarks.choose_bbh --db runs/out/learn.db --per-split 12
+
+# Headroom on the binary BBH tasks the loop keeps the seed on: balanced worked examples, or a chain of thought with
+# 8x the answer budget, no search (benchmarks/results/binary_headroom.md).
+bench-headroom: install
+	$(BIN)/promptlearn models pull qwen2.5-0.5b
+	$(BIN)/python -m benchmarks.binary_headroom --db runs/out/headroom.db --limit 40
 
 # Does the judge's verdict agree with the code scorer's? Balanced seed rollouts stored by bench-learn.
 bench-judge: install

@@ -1,0 +1,97 @@
+"""Headroom on the binary BBH tasks: can anything a playbook carries lift the 0.5B task model above the majority?
+
+On the user preset's binary tasks (bbh:navigate, bbh:web_of_lies) the loop keeps the seed: the model answers one
+label for 93-100% of the test examples. This checks, with no search at all, the two things a playbook could give
+it, on the first `--limit` examples of the preset's test split (the same split the preset scores):
+- `seed`: the preset's seed prompt, its 32-token answer budget;
+- `shots`: the seed plus 8 worked examples from the training split, 4 per label, alternating (shown as conversation
+  turns, as the loop shows its worked examples);
+- `cot`: the seed plus "think step by step in a few short lines, then end with 'Answer: Yes' or 'Answer: No'",
+  with a 256-token budget (eight times the peers').
+Accuracy with a 95% interval beside the majority baseline and the answer distribution. Writes
+benchmarks/results/binary_headroom.{json,md}.
+
+    python -m benchmarks.binary_headroom --db runs/out/headroom.db [--limit 40]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from promptlearn.bench.learn import user_tasks
+from promptlearn.bench.task import BenchTask
+from promptlearn.data import Example
+from promptlearn.evaluate import evaluate
+from promptlearn.optimize.proposers import example_text
+from promptlearn.playbook import EXAMPLES_SECTION
+from promptlearn.playbook.playbook import section_title
+from promptlearn.store import Store
+
+OUT = Path("benchmarks/results")
+SHOTS = 8
+COT = ("\nThink step by step in a few short lines, then end with one line: 'Answer: Yes' or 'Answer: No'.", 256)
+
+
+def balanced_shots(train: list[Example], n: int = SHOTS) -> list[Example]:
+    """Up to `n` training examples alternating between the labels (the first of each label, then the second)."""
+    by_label: dict[str, list[Example]] = {}
+    for example in train:
+        by_label.setdefault(example.target, []).append(example)
+    return [e for pair in zip(*by_label.values(), strict=False) for e in pair][:n]
+
+
+def with_shots(prompt: str, shots: list[Example]) -> str:
+    """The prompt with a playbook of worked examples, rendered as the loop renders them."""
+    lines = [f"- [exa-{i:05d}] {example_text(e.input, e.target)}" for i, e in enumerate(shots, 1)]
+    return prompt + f"\n\n## Playbook\n### {section_title(EXAMPLES_SECTION)}\n" + "\n".join(lines)
+
+
+def conditions(task: BenchTask, train: list[Example]) -> dict[str, tuple[str, int]]:
+    budget = task.models.task_max_tokens
+    shots = with_shots(task.system_prompt, balanced_shots(train))
+    cot_prompt, cot_budget = COT
+    return {"seed": (task.system_prompt, budget), "shots": (shots, budget), "cot": (task.system_prompt + cot_prompt,
+                                                                                     cot_budget)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="runs/out/headroom.db")
+    parser.add_argument("--limit", type=int, default=40, help="test examples per task and condition")
+    parser.add_argument("--tasks", default="bbh:navigate,bbh:web_of_lies")
+    args = parser.parse_args()
+    store, rows = Store(args.db), []
+    wanted = args.tasks.split(",")
+    for task in [t for t in user_tasks() if t.name in wanted]:
+        _dataset, splits, scorer = task.data()
+        for name, (prompt, max_tokens) in conditions(task, list(splits.train)).items():
+            started = time.monotonic()
+            result = evaluate(splits.test, prompt, task.models.task, scorer, store=store, limit=args.limit,
+                              name=f"headroom-{task.name}-{name}", max_tokens=max_tokens)
+            rows.append({"task": task.name, "condition": name, "max_tokens": max_tokens, **result.summary(),
+                         "wall_s": round(time.monotonic() - started, 1)})
+            print(f"{task.name} {name}: {result.accuracy} majority {result.majority_accuracy:.2f} "
+                  f"answers {result.answer_distribution}", flush=True)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "binary_headroom.json").write_text(json.dumps({"benchmark": "binary_headroom", "limit": args.limit,
+                                                          "model": "local/qwen2.5-0.5b", "rows": rows}, indent=2))
+    (OUT / "binary_headroom.md").write_text(markdown(rows, args.limit))
+
+
+def markdown(rows: list[dict], limit: int) -> str:
+    lines = ["# Binary BBH tasks: headroom for a playbook with the 0.5B task model", "",
+             f"First {limit} examples of the user preset's test split; no search. `shots`: 8 balanced worked "
+             "examples from train as conversation turns; `cot`: a step-by-step instruction with 256 answer tokens.",
+             "", "| task | condition | accuracy [95% CI] | majority | answers |", "| --- | --- | --- | ---: | --- |"]
+    for r in rows:
+        answers = ", ".join(f"{k} {v}" for k, v in r["answers"].items())
+        cell = f"{r['accuracy']:.3f} [{r['low']:.2f}, {r['high']:.2f}]"
+        lines.append(f"| {r['task']} | {r['condition']} | {cell} | {r['majority_accuracy']:.2f} | {answers} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()
