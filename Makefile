@@ -86,7 +86,6 @@ bench-learn-1.5b: install
 	$(BIN)/promptlearn bench --preset learn --tasks clinc-banking --arms promptlearn --task-model local/qwen2.5-1.5b --out learn-1.5b --db runs/out/learn.db
 	$(BIN)/promptlearn bench --preset learn --tasks bbh:disambiguation_qa --arms promptlearn --task-model local/qwen2.5-1.5b --out learn-1.5b-bbh --db runs/out/learn.db
 
-# A second seed (another draw of the splits, another sample of proposals) on the two CLINC tasks, against GEPA.
 # The loop as a user runs it (the config's defaults) under the conditions of the check on unseen tasks
 # (ANCHORS.md): two six-intent CLINC150 subsets and two binary BBH tasks, train 30 / val 30 / test 100, 150 rollouts.
 bench-user: install
@@ -96,7 +95,9 @@ bench-user: install
 	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --tasks clinc-kitchen-reservations --seeds 2 --out user-seeds --db runs/out/user.db
 	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --tasks clinc-kitchen-reservations --arms seed --arms promptlearn --arms no_extension --arms rules_first --out user-ablations --db runs/out/user.db
 	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --arms seed --arms promptlearn --arms gepa --out user-gepa --db runs/out/user.db
+	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --arms seed --arms promptlearn --arms miprov2 --out user-mipro --db runs/out/user.db
 
+# A second seed (another draw of the splits, another sample of proposals) on the two CLINC tasks, against GEPA.
 bench-learn-seeds: install
 	$(BIN)/promptlearn models pull qwen2.5-0.5b
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
