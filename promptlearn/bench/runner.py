@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -93,7 +93,7 @@ def _scores(runs: Sequence[ArmResult]) -> dict[tuple[int, str], float]:
 
 
 def summarize_cell(cell: Sequence[ArmResult], seed_runs: Sequence[ArmResult],
-                   peer_runs: dict[str, Sequence[ArmResult]]) -> dict[str, Any]:
+                   peer_runs: Mapping[str, Sequence[ArmResult]]) -> dict[str, Any]:
     scores = _scores(cell)
     acc = mean_ci([scores[k] for k in sorted(scores)])
     first = cell[0]
