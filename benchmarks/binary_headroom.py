@@ -25,9 +25,8 @@ from promptlearn.bench.learn import user_tasks
 from promptlearn.bench.task import BenchTask
 from promptlearn.data import Example
 from promptlearn.evaluate import evaluate
-from promptlearn.optimize.proposers import example_text
-from promptlearn.playbook import EXAMPLES_SECTION
-from promptlearn.playbook.playbook import section_title
+from promptlearn.optimize.proposers import example_text, with_examples_section
+from promptlearn.playbook import EXAMPLES_SECTION, Delta, Playbook
 from promptlearn.store import Store
 
 OUT = Path("benchmarks/results")
@@ -44,9 +43,10 @@ def balanced_shots(train: list[Example], n: int = SHOTS) -> list[Example]:
 
 
 def with_shots(prompt: str, shots: list[Example]) -> str:
-    """The prompt with a playbook of worked examples, rendered as the loop renders them."""
-    lines = [f"- [exa-{i:05d}] {example_text(e.input, e.target)}" for i, e in enumerate(shots, 1)]
-    return prompt + f"\n\n## Playbook\n### {section_title(EXAMPLES_SECTION)}\n" + "\n".join(lines)
+    """The prompt with a playbook of worked examples, as the loop builds and renders them."""
+    deltas = [Delta(op="add", section=EXAMPLES_SECTION, text=example_text(e.input, e.target), reason="headroom")
+              for e in shots]
+    return with_examples_section(Playbook(seed_prompt=prompt)).apply(deltas).playbook.render()
 
 
 def conditions(task: BenchTask, train: list[Example]) -> dict[str, tuple[str, int]]:
