@@ -16,7 +16,8 @@ COLORS = {"seed": "#888888", "promptlearn": "#1f77b4", "gepa": "#d62728", "mipro
           "no_judge": "#bcbd22", "judge": "#e377c2", "no_extension": "#7f7f7f", "rules_first": "#aec7e8"}
 # The peers each arm is compared with, paired over the same test examples: `diff_vs_<peer>` in every row (None for
 # the peer itself, or where the peer did not run). MIPROv2 with demos is the peer to beat on classification.
-PEERS = ("gepa", "miprov2")
+PEER_TITLES = {"gepa": "GEPA", "miprov2": "MIPROv2"}
+PEERS = tuple(PEER_TITLES)
 
 
 def _answers(row: dict[str, Any], top: int = 3) -> str:
@@ -29,6 +30,10 @@ def _answers(row: dict[str, Any], top: int = 3) -> str:
 def _peer_diffs(row: dict[str, Any]) -> str:
     """The `vs GEPA | vs MIPROv2` cells (results files written before MIPROv2 had a column have no such key)."""
     return " | ".join(diff_cell(row.get(f"diff_vs_{peer}")) for peer in PEERS)
+
+
+def _peer_headers(prefix: str) -> str:
+    return " | ".join(f"{prefix}vs {title}" for title in PEER_TITLES.values())
 
 
 def _curve(row: dict[str, Any]) -> str:
@@ -65,8 +70,8 @@ def pooled_lines(data: dict[str, Any]) -> list[str]:
     if not rows:
         return []
     lines = ["Over the tasks each arm ran: mean test accuracy, and the paired difference pooled over all their test "
-             "examples.", "", "| arm | tasks | mean accuracy | pooled vs seed | pooled vs GEPA | pooled vs MIPROv2 |",
-             "| --- | --- | ---: | --- | --- | --- |"]
+             "examples.", "", f"| arm | tasks | mean accuracy | pooled vs seed | {_peer_headers('pooled ')} |",
+             "| --- | --- | ---: | --- |" + " --- |" * len(PEERS)]
     for row in rows:
         lines.append(f"| {row['arm']} | {len(row['tasks'])} | {row['mean_accuracy']:.3f} "
                      f"| {diff_cell(row['diff_vs_seed'])} | {_peer_diffs(row)} |")
@@ -101,10 +106,11 @@ def markdown(data: dict[str, Any]) -> str:
              "same test examples (bootstrap, 95%). Reflection = judge, rewriter, GEPA's reflection and MIPROv2's "
              "proposer calls. Majority = always giving the test split's most common answer. Overhead is wall time "
              "minus time spent waiting on a model.", "",
-             "| task | arm | test accuracy [95% CI] | vs seed | vs GEPA | vs MIPROv2 | majority "
+             f"| task | arm | test accuracy [95% CI] | vs seed | {_peer_headers('')} | majority "
              "| answers (top; unparsed) | learning rollouts | at 50 / 100 | reflection calls | reflection tokens "
              "| wall s | LM s | prompt tokens |",
-             "| --- | --- | --- | --- | --- | --- | ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+             "| --- | --- | --- | --- |" + " --- |" * len(PEERS)
+             + " ---: | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
     for row in data["results"]:
         below = " (below majority)" if row["accuracy"] < row["majority_accuracy"] else ""
         lines.append(
