@@ -12,6 +12,7 @@ from promptlearn.optimize.proposers import (
     example_specific,
     example_text,
     filter_rules,
+    salvaged_rule,
     with_examples_section,
     worked_examples,
 )
@@ -80,6 +81,28 @@ def test_an_edit_written_instead_of_a_rule_is_caught() -> None:
     assert example_specific("When the message asks to update an address, answer ACCOUNT.", []) is None
     assert example_specific("Requests to change or remove a saved card are ACCOUNT.", []) is None
     assert example_specific("Follow the formatting rule: reply with the label only.", []) is None
+
+
+def test_the_rule_inside_an_edit_is_kept_and_the_edit_around_it_dropped() -> None:
+    # The 1.5B rewriter wrote 6 of its 12 demo rules this way; each was dropped whole before.
+    assert salvaged_rule("Add a new rule: 'When the message asks about a parcel, answer SHIPPING.'") == \
+        "When the message asks about a parcel, answer SHIPPING."
+    assert salvaged_rule('Add a rule \u201cif the user asks for the weather, answer weather\u201d.') == \
+        "If the user asks for the weather, answer weather."
+    assert salvaged_rule("Add a rule that when the customer's card is declined, answer BILLING.") == \
+        "When the customer's card is declined, answer BILLING."
+    # A list of labels after the colon is no rule; nor is an edit with nothing after it, nor a rule itself.
+    assert salvaged_rule("Add a rule to classify messages by the category of the message: SHIPPING, BUG.") is None
+    assert salvaged_rule("Create a new bullet for refund requests.") is None
+    assert salvaged_rule("When the message asks to update an address, answer ACCOUNT.") is None
+    deltas = [Delta(op="add", text="Add a new rule: 'Messages about moving money between accounts are TRANSFER.'"),
+              Delta(op="add", text="Add a rule to classify messages by category: SHIPPING, BUG.")]
+    kept, dropped = filter_rules(deltas, [], [], threshold=0.7)
+    assert [d.text for d in kept] == ["Messages about moving money between accounts are TRANSFER."]
+    assert [why for _d, why in dropped] == ["describes an edit, not a rule ('Add a rule')"]
+    # A salvaged rule is still checked: a repeat of a rule tried before is dropped.
+    tried = [Tried("Messages about moving money between accounts are TRANSFER.", "rejected")]
+    assert filter_rules(deltas[:1], [], tried, threshold=0.7)[0] == []
 
 
 def test_filter_rules_drops_repeats_of_rejected_rules_and_keeps_examples_and_removes() -> None:
