@@ -122,11 +122,13 @@ bench-bbh-choice: install
 	$(BIN)/promptlearn models pull qwen2.5-0.5b
 	$(BIN)/python -m benchmarks.choose_bbh --db runs/out/learn.db --per-split 12
 
-# Headroom on the binary BBH tasks the loop keeps the seed on: balanced worked examples, or a chain of thought with
-# 8x the answer budget, no search (benchmarks/results/binary_headroom.md).
+# Headroom on the BBH tasks where the loop keeps the seed (binary) or ends near the majority (multiple choice):
+# balanced worked examples, or a chain of thought with 8x the answer budget, no search
+# (benchmarks/results/{binary,choice}_headroom.md).
 bench-headroom: install
 	$(BIN)/promptlearn models pull qwen2.5-0.5b
-	$(BIN)/python -m benchmarks.binary_headroom --db runs/out/headroom.db --limit 40
+	$(BIN)/python -m benchmarks.binary_headroom --db runs/out/headroom.db --limit 40 --set binary
+	$(BIN)/python -m benchmarks.binary_headroom --db runs/out/headroom.db --limit 40 --set choice
 
 # Does the judge's verdict agree with the code scorer's? Balanced seed rollouts stored by bench-learn.
 bench-judge: install

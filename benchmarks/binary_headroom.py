@@ -1,17 +1,20 @@
-"""Headroom on the binary BBH tasks: can anything a playbook carries lift the 0.5B task model above the majority?
+"""Headroom on the BBH tasks: can anything a playbook carries lift the 0.5B task model above the majority?
 
 On the user preset's binary tasks (bbh:navigate, bbh:web_of_lies) the loop keeps the seed: the model answers one
-label for 93-100% of the test examples. This checks, with no search at all, the two things a playbook could give
-it, on the first `--limit` examples of the preset's test split (the same split the preset scores):
+label for 93-100% of the test examples. On the learn family's multiple-choice tasks (bbh:disambiguation_qa,
+bbh:logical_deduction_three_objects) it ends within a few points of the majority (`--set choice`). This checks,
+with no search at all, the two things a playbook could give the model, on the first `--limit` examples of the
+task's test split (the same split its preset scores):
 - `seed`: the preset's seed prompt, its 32-token answer budget;
-- `shots`: the seed plus 8 worked examples from the training split, 4 per label, alternating (shown as conversation
-  turns, as the loop shows its worked examples);
-- `cot`: the seed plus "think step by step in a few short lines, then end with 'Answer: Yes' or 'Answer: No'",
-  with a 256-token budget (eight times the peers').
+- `shots`: the seed plus 8 worked examples from the training split, alternating between the labels (shown as
+  conversation turns, as the loop shows its worked examples);
+- `cot`: the seed plus "think step by step in a few short lines, then end with 'Answer: Yes' or 'Answer: No'"
+  (for lettered options: "'Answer: ' and the option's letter in brackets"), with a 256-token budget (eight times
+  the peers').
 Accuracy with a 95% interval beside the majority baseline and the answer distribution. Writes
-benchmarks/results/binary_headroom.{json,md}.
+benchmarks/results/{binary,choice}_headroom.{json,md}.
 
-    python -m benchmarks.binary_headroom --db runs/out/headroom.db [--limit 40]
+    python -m benchmarks.binary_headroom --db runs/out/headroom.db [--limit 40] [--set binary|choice]
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import json
 import time
 from pathlib import Path
 
-from promptlearn.bench.learn import user_tasks
+from promptlearn.bench.learn import learn_family_task, user_tasks
 from promptlearn.bench.task import BenchTask
 from promptlearn.data import Example
 from promptlearn.evaluate import evaluate
@@ -32,6 +35,11 @@ from promptlearn.store import Store
 OUT = Path("benchmarks/results")
 SHOTS = 8
 COT = ("\nThink step by step in a few short lines, then end with one line: 'Answer: Yes' or 'Answer: No'.", 256)
+COT_LETTER = ("\nThink step by step in a few short lines, then end with one line: 'Answer: ' and the letter of the "
+              "option in brackets, such as 'Answer: (A)'.", 256)
+# Which tasks each set checks, and where each task's preset is defined (the first `--limit` of its test split).
+SETS = {"binary": ("bbh:navigate", "bbh:web_of_lies"),
+        "choice": ("bbh:disambiguation_qa", "bbh:logical_deduction_three_objects")}
 
 
 def balanced_shots(train: list[Example], n: int = SHOTS) -> list[Example]:
@@ -52,7 +60,8 @@ def with_shots(prompt: str, shots: list[Example]) -> str:
 def conditions(task: BenchTask, train: list[Example]) -> dict[str, tuple[str, int]]:
     budget = task.models.task_max_tokens
     shots = with_shots(task.system_prompt, balanced_shots(train))
-    cot_prompt, cot_budget = COT
+    lettered = all(e.target.strip().startswith("(") for e in train)
+    cot_prompt, cot_budget = COT_LETTER if lettered else COT
     return {"seed": (task.system_prompt, budget), "shots": (shots, budget), "cot": (task.system_prompt + cot_prompt,
                                                                                      cot_budget)}
 
@@ -61,11 +70,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", default="runs/out/headroom.db")
     parser.add_argument("--limit", type=int, default=40, help="test examples per task and condition")
-    parser.add_argument("--tasks", default="bbh:navigate,bbh:web_of_lies")
+    parser.add_argument("--set", choices=sorted(SETS), default="binary")
     args = parser.parse_args()
     store, rows = Store(args.db), []
-    wanted = args.tasks.split(",")
-    for task in [t for t in user_tasks() if t.name in wanted]:
+    for task in tasks(SETS[args.set]):
         _dataset, splits, scorer = task.data()
         for name, (prompt, max_tokens) in conditions(task, list(splits.train)).items():
             started = time.monotonic()
@@ -76,14 +84,23 @@ def main() -> None:
             print(f"{task.name} {name}: {result.accuracy} majority {result.majority_accuracy:.2f} "
                   f"answers {result.answer_distribution}", flush=True)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "binary_headroom.json").write_text(json.dumps({"benchmark": "binary_headroom", "limit": args.limit,
-                                                          "model": "local/qwen2.5-0.5b", "rows": rows}, indent=2))
-    (OUT / "binary_headroom.md").write_text(markdown(rows, args.limit))
+    name = f"{args.set}_headroom"
+    (OUT / f"{name}.json").write_text(json.dumps({"benchmark": name, "limit": args.limit,
+                                                  "model": "local/qwen2.5-0.5b", "rows": rows}, indent=2))
+    (OUT / f"{name}.md").write_text(markdown(rows, args.limit, args.set))
 
 
-def markdown(rows: list[dict], limit: int) -> str:
-    lines = ["# Binary BBH tasks: headroom for a playbook with the 0.5B task model", "",
-             f"First {limit} examples of the user preset's test split; no search. `shots`: 8 balanced worked "
+def tasks(names: tuple[str, ...]) -> list[BenchTask]:
+    """The user preset's binary tasks as that preset runs them; any other BBH task as the learn family runs it."""
+    user = {t.name: t for t in user_tasks()}
+    found = [user.get(name) or learn_family_task(name) for name in names]
+    return [t for t in found if t is not None]
+
+
+def markdown(rows: list[dict], limit: int, which: str = "binary") -> str:
+    title = {"binary": "Binary", "choice": "Multiple-choice"}[which]
+    lines = [f"# {title} BBH tasks: headroom for a playbook with the 0.5B task model", "",
+             f"First {limit} examples of the task's test split; no search. `shots`: 8 balanced worked "
              "examples from train as conversation turns; `cot`: a step-by-step instruction with 256 answer tokens.",
              "", "| task | condition | accuracy [95% CI] | majority | answers |", "| --- | --- | --- | ---: | --- |"]
     for r in rows:
