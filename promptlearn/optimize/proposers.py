@@ -32,7 +32,8 @@ _META = re.compile(r"^\W*(add|create|include|insert|write|update|modify|change|r
 # the 1.5B rewriter's 12 rules in the demo, 6 were written this way. The rule is kept; the edit around it is not.
 _RULE_START = re.compile(r"^\s*(?:that\s+|[^:]*?:\s*)[\"'\u2018\u201c]?|^[^:]*?\s[\"\u201c]", re.IGNORECASE)
 _QUOTES = "\"'\u2018\u2019\u201c\u201d"
-SALVAGED_MIN_WORDS = 5  # "...: SHIPPING, BUG." lists labels; it is no rule
+SALVAGED_MIN_WORDS = 4  # words besides labels and "or": "...: SHIPPING, BUG, ACCOUNT, or SHIPPING." is no rule
+_LABEL_LIST_WORD = re.compile(r"^(?:[A-Z0-9_]+|or|and|nor)$")
 
 
 def example_text(input_text: str, target: str) -> str:
@@ -103,7 +104,7 @@ def _shingles(text: str, n: int) -> set[tuple[str, ...]]:
 
 def salvaged_rule(text: str) -> str | None:
     """The rule inside an edit written instead of a rule ("Add a rule: 'When X, answer Y.'" -> "When X, answer
-    Y."), or None when the text is no such edit or holds no rule of SALVAGED_MIN_WORDS words."""
+    Y."), or None when the text is no such edit or what follows it is too short or a list of labels."""
     meta = _META.search(text)
     if not meta:
         return None
@@ -113,9 +114,9 @@ def salvaged_rule(text: str) -> str | None:
         return None
     rule = rest[opening.end():].strip()
     rule = re.sub(f"[{_QUOTES}]+(?=\\W*$)", "", rule).strip()  # the closing quote, before or after the stop
-    if len(rule.split()) < SALVAGED_MIN_WORDS:
+    if sum(not _LABEL_LIST_WORD.match(w.strip(".,;:()")) for w in rule.split()) < SALVAGED_MIN_WORDS:
         return None
-    return rule[0].upper() + rule[1:]
+    return rule  # as written: a first word may be a label (refund_request), so no capital is forced
 
 
 def example_specific(text: str, inputs: Sequence[str]) -> str | None:

@@ -88,11 +88,14 @@ def test_the_rule_inside_an_edit_is_kept_and_the_edit_around_it_dropped() -> Non
     assert salvaged_rule("Add a new rule: 'When the message asks about a parcel, answer SHIPPING.'") == \
         "When the message asks about a parcel, answer SHIPPING."
     assert salvaged_rule('Add a rule \u201cif the user asks for the weather, answer weather\u201d.') == \
-        "If the user asks for the weather, answer weather."
+        "if the user asks for the weather, answer weather."
     assert salvaged_rule("Add a rule that when the customer's card is declined, answer BILLING.") == \
-        "When the customer's card is declined, answer BILLING."
+        "when the customer's card is declined, answer BILLING."
     # A list of labels after the colon is no rule; nor is an edit with nothing after it, nor a rule itself.
     assert salvaged_rule("Add a rule to classify messages by the category of the message: SHIPPING, BUG.") is None
+    # Seen in the demo: five words, all labels.
+    assert salvaged_rule("Add a rule to classify messages by category: SHIPPING, BUG, ACCOUNT, or SHIPPING.") is None
+    assert salvaged_rule("Add a rule: refund_request is for money back.") == "refund_request is for money back."
     assert salvaged_rule("Create a new bullet for refund requests.") is None
     assert salvaged_rule("When the message asks to update an address, answer ACCOUNT.") is None
     deltas = [Delta(op="add", text="Add a new rule: 'Messages about moving money between accounts are TRANSFER.'"),
