@@ -40,6 +40,18 @@ def _forbid_hosted_calls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(litellm_lm.LiteLLMLM, "complete", refuse)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The Phoenix round trip runs last, its server's virtualenv built in the background from the start (minutes
+    of pip on a fresh machine), so the build overlaps every other test instead of adding to them."""
+    phoenix = [item for item in items if item.path.name == "test_phoenix.py"]
+    if not phoenix:
+        return
+    items[:] = [item for item in items if item.path.name != "test_phoenix.py"] + phoenix
+    from tests.integration import phoenix_venv
+
+    phoenix_venv.start_in_background()
+
+
 def have_model(name: str) -> bool:
     from promptlearn.lm import models
 
