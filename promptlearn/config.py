@@ -45,6 +45,10 @@ class ModelsConfig(Frozen):
     judge: str = DEFAULT_REFLECTION_MODEL
     rewriter: str = DEFAULT_REFLECTION_MODEL
     task_max_tokens: int = Field(DEFAULT_TASK_MAX_TOKENS, ge=1, le=8192)
+    # Reflection replies are JSON under a grammar: a small local model decodes them at a few tokens a second, so the
+    # cap is most of a rewrite's time when a model rambles.
+    rewriter_max_tokens: int = Field(600, ge=32, le=8192, description="the rewriter's reply length (its deltas)")
+    judge_max_tokens: int = Field(320, ge=32, le=8192, description="the explanatory judge's reply length")
     concurrency: int = Field(1, ge=1, le=256, description="parallel requests for hosted models; local runs 1")
     api_base: str | None = None
     executor: Literal["async", "ray"] = Field("async", description="where rollouts' model calls run")

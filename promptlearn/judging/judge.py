@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from promptlearn import templates
+from promptlearn.config import ModelsConfig
 from promptlearn.data import Example
 from promptlearn.lm.base import LM, LMRequest
 
@@ -89,7 +90,8 @@ def _confidence(value: Any) -> float | None:
 
 
 class ExplanatoryJudge:
-    def __init__(self, lm: LM, model: str, template: str = "explain", max_tokens: int = 320):
+    def __init__(self, lm: LM, model: str, template: str = "explain",
+                 max_tokens: int = ModelsConfig.model_fields["judge_max_tokens"].default):
         self.lm, self.model, self.template, self.max_tokens = lm, model, template, max_tokens
         self.name = f"{template}@{model}"
 

@@ -29,7 +29,7 @@ def auditor(cfg: RunConfig, setup: Setup, judge: ExplanatoryJudge,
     q = cfg.quality
     if q.audit_judge is None:
         return None
-    second = ExplanatoryJudge(setup.lm("audit"), q.audit_judge, cfg.learn.judge)
+    second = ExplanatoryJudge(setup.lm("audit"), q.audit_judge, cfg.learn.judge, max_tokens=cfg.models.judge_max_tokens)
     return Auditor(second, judge, setup.store, setup.run_id, q.audit_sample, cfg.seed, emit)
 
 

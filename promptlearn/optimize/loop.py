@@ -73,8 +73,10 @@ class Loop:
         self.store, self.run_id = setup.store, setup.run_id
         self.emit = events or Events()  # typed events to every subscriber (optimize/events.py)
         self.meter: Meter = setup.meter
-        self.judge = ExplanatoryJudge(setup.lm("judge"), self.cfg.models.judge, self.cfg.learn.judge)
+        self.judge = ExplanatoryJudge(setup.lm("judge"), self.cfg.models.judge, self.cfg.learn.judge,
+                                      max_tokens=self.cfg.models.judge_max_tokens)
         self.rewriter = Rewriter(setup.lm("rewriter"), self.cfg.models.rewriter, self.cfg.learn.rewriter_template,
+                                 max_tokens=self.cfg.models.rewriter_max_tokens,
                                  temperature=self.cfg.learn.temperature, mode=self.cfg.learn.mode)
         self.runner = setup.runner()
         self.proposer = Proposer(self.cfg, self.store, self.run_id, self.judge, self.rewriter, setup.splits.train,

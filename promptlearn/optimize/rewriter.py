@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from promptlearn import templates
-from promptlearn.config import LearnConfig
+from promptlearn.config import LearnConfig, ModelsConfig
 from promptlearn.judging.judge import parse_json_object
 from promptlearn.lm.base import LM, LMRequest
 from promptlearn.playbook import DELTA_BATCH_JSON_SCHEMA, Delta, DeltaParseError, Playbook
@@ -58,7 +58,8 @@ _LEARN = LearnConfig.model_fields  # the run's defaults, for callers outside a r
 
 class Rewriter:
     def __init__(self, lm: LM, model: str, template: str = _LEARN["rewriter_template"].default, max_deltas: int = 3,
-                 temperature: float = _LEARN["temperature"].default, max_tokens: int = 600,
+                 temperature: float = _LEARN["temperature"].default,
+                 max_tokens: int = ModelsConfig.model_fields["rewriter_max_tokens"].default,
                  mode: str = _LEARN["mode"].default):
         self.lm, self.model, self.template = lm, model, template
         self.max_deltas, self.temperature, self.max_tokens, self.mode = max_deltas, temperature, max_tokens, mode

@@ -99,7 +99,7 @@ class OnlineLearner:
         self.rubric = RubricJudge(lm, models.judge, cfg.rubric)
         self.critic = FeedbackJudge(lm, models.judge, "feedback")
         self.rewriter = Rewriter(lm, models.rewriter, learn.rewriter_template, temperature=learn.temperature,
-                                 mode=learn.mode)
+                                 mode=learn.mode, max_tokens=models.rewriter_max_tokens)
         scorer = NoLabelScorer(make_scorer(cfg.scorer), self.rubric, cfg.system_prompt)
         self.runner = RolloutRunner(lm, models.task, scorer, store, self.run_id, models.concurrency,
                                     max_tokens=models.task_max_tokens)

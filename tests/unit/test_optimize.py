@@ -281,3 +281,12 @@ def test_the_rewriter_request_does_not_depend_on_database_ids() -> None:
     assert "r11" not in models[0].calls[0].messages[-1][1] and "### f1" in models[0].calls[0].messages[-1][1]
     assert proposals[0].deltas[0].evidence == ["r12", "r11"]
     assert proposals[1].deltas[0].evidence == ["r912", "r911"]
+
+
+def test_the_reflection_reply_caps_come_from_the_config(tmp_path: Path) -> None:
+    lm = world([add(GOOD_RULE)])
+    optimize(config(tmp_path, models={"rewriter_max_tokens": 77, "judge_max_tokens": 55}), store=Store(
+        str(tmp_path / "db.sqlite")), lm=lm)
+    caps = {name: {c.max_tokens for c in lm.calls if name in (c.json_schema or {}).get("properties", {})}
+            for name in ("deltas", "failure_mode")}
+    assert caps == {"deltas": {77}, "failure_mode": {55}}
