@@ -87,7 +87,8 @@ def decide(baseline: Sequence[float], candidate: Sequence[float], *, method: str
         p_value = max(paired.p_value, mcnemar_exact(paired.wins, paired.losses))
         significant = paired.low > min_gain and p_value <= 1 - confidence
     if significant:
-        reason = f"gain {paired.diff:+.3f}, lower bound {paired.low:+.3f} > {min_gain} (p={p_value:.3f})"
+        reason = (f"gain {paired.diff:+.3f}, lower bound {paired.low:+.3f} > {min_gain} "
+                  f"(p={p_value:.3f} <= {1 - confidence:.3f})")
         return result(True, p_value, reason)
     close = paired.diff > min_gain
     # The level is stated: under alpha spending it is stricter than gate.confidence, and a positive lower bound
@@ -162,3 +163,11 @@ def spent_confidence(confidence: float, k: int) -> float:
     series sums to alpha). Geometric rather than 6/(pi^2 k^2): the second and third candidates keep a usable
     level (alpha/4, alpha/8) at the price of the first (alpha/2 instead of 0.61 alpha)."""
     return 1 - (1 - confidence) / 2 ** k
+
+
+def could_pass(result: GateResult, confidence: float) -> bool:
+    """Whether the exact sign test on the result's discordant pairs could reach `confidence` had every one been a
+    win. When it could not, the test has size zero given those pairs, so it spends none of the alpha (Tarone's
+    refinement, 1990): a candidate that changes 4 answers cannot pass at alpha/2 = 0.05, and the next one keeps
+    the level it would have had. The gain test only; a non-inferiority test can accept a change of no answer."""
+    return mcnemar_exact(result.wins + result.losses, 0) <= 1 - confidence

@@ -38,6 +38,7 @@ from promptlearn.optimize.frontier import pareto_front
 from promptlearn.optimize.gate import (
     GateResult,
     calibration_gate,
+    could_pass,
     decide,
     label_collapse,
     label_drift,
@@ -279,6 +280,8 @@ class Loop:
         if gate.close and self.cfg.gate.extra_examples:
             gate = self._gate_with_more(current, current_no, candidate.playbook, number, current_val, val,
                                         held_for_test)
+        if not light and self.cfg.gate.alpha_spending and not could_pass(gate, self._level()):
+            self.validated -= 1  # it could not have passed: the next candidate keeps this one's level
         if gate.accepted and self.cliffs and self.cfg.quality.ood_block:
             cliff = self.cliffs.block_reason(candidate.playbook, number)
             gate = reject(gate, cliff) if cliff else gate
@@ -313,8 +316,7 @@ class Loop:
         cfg = self.cfg.gate
         targets = [r.example.target for r in cand]
         collapse = label_collapse([r.parsed for r in cand], targets, cfg.max_label_share)
-        confidence = spent_confidence(cfg.confidence, max(1, self.validated)) if cfg.alpha_spending \
-            else cfg.confidence
+        confidence = self._level()
         seed = stream_seed(self.cfg.seed, "gate", number)
         if light and cfg.noninferiority_margin is not None:
             result = non_inferior([r.score for r in base], [r.score for r in cand], method=cfg.method,
@@ -329,6 +331,11 @@ class Loop:
         if self.cfg.quality.calibration_gate:
             return calibration_gate(result, base, cand, cfg.confidence, seed)
         return result
+
+    def _level(self) -> float:
+        """The gate's confidence for the candidate being validated, after alpha spending."""
+        cfg = self.cfg.gate
+        return spent_confidence(cfg.confidence, max(1, self.validated)) if cfg.alpha_spending else cfg.confidence
 
     def _batch(self, iteration: int) -> list[Example]:
         train = list(self.setup.splits.train.examples)

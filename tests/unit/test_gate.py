@@ -1,6 +1,6 @@
 from promptlearn.config import GateConfig
 from promptlearn.optimize.frontier import pareto_front, unique_wins
-from promptlearn.optimize.gate import decide, label_collapse, non_inferior
+from promptlearn.optimize.gate import could_pass, decide, label_collapse, non_inferior
 
 _DEFAULTS = GateConfig()
 GATE = {"confidence": _DEFAULTS.confidence, "min_gain": _DEFAULTS.min_gain, "seed": 0}
@@ -26,6 +26,17 @@ def test_a_rejection_states_the_level_it_was_tested_at() -> None:
     result = decide(base, cand, method="bootstrap", confidence=0.95, min_gain=0.0, seed=0)
     assert not result.accepted and result.close and (result.wins, result.losses) == (8, 2)
     assert "not significant at p<=0.050" in result.reason and "p=0.055" in result.reason
+
+
+def test_a_test_that_could_not_pass_whatever_its_direction_spends_no_alpha() -> None:
+    # At 0.95 (alpha/2 for the first candidate at confidence 0.9) 5 wins of 5 pass the sign test (p=0.031), 4 of 4
+    # cannot (p=0.0625): a candidate that changes 4 answers could not pass, whichever way they went.
+    four = decide([0, 0, 1, 1] + [0] * 36, [1, 1, 0, 0] + [0] * 36, method="bootstrap", confidence=0.95,
+                  min_gain=0.0, seed=0)
+    five = decide([0] * 40, [1] * 5 + [0] * 35, method="bootstrap", confidence=0.95, min_gain=0.0, seed=0)
+    assert (four.wins, four.losses) == (2, 2) and not could_pass(four, 0.95)
+    assert five.accepted and could_pass(five, 0.95) and "(p=0.031 <= 0.050)" in five.reason
+    assert could_pass(four, 0.90)  # 4 of 4 has p=0.0625 <= 0.1
 
 
 def test_no_gain_and_a_loss_are_rejected() -> None:

@@ -290,3 +290,14 @@ def test_the_reflection_reply_caps_come_from_the_config(tmp_path: Path) -> None:
     caps = {name: {c.max_tokens for c in lm.calls if name in (c.json_schema or {}).get("properties", {})}
             for name in ("deltas", "failure_mode")}
     assert caps == {"deltas": {77}, "failure_mode": {55}}
+
+
+def test_a_candidate_that_changes_too_few_answers_to_pass_leaves_the_next_its_level(tmp_path: Path) -> None:
+    # "Be brief." changes no answer: 0 discordant pairs cannot pass at any level, so under alpha spending the good
+    # rule after it is tested at the first candidate's level (alpha/2 = 0.05 at confidence 0.9), not at alpha/4.
+    cfg = config(tmp_path, gate={"alpha_spending": True, "confidence": 0.9})
+    store = Store(str(tmp_path / "db.sqlite"))
+    result = optimize(cfg, store=store, lm=world([add("Be brief."), add(GOOD_RULE)]))
+    first, second = store.gate_decisions(result.run_id)
+    assert not first.accepted and "0 wins / 0 losses" in first.reason and "p<=0.050" in first.reason
+    assert second.accepted and second.reason.endswith("<= 0.050)")
