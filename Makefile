@@ -97,11 +97,13 @@ bench-user: install
 	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --arms seed --arms promptlearn --arms gepa --out user-gepa --db runs/out/user.db
 	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --arms seed --arms promptlearn --arms miprov2 --out user-mipro --db runs/out/user.db
 
-# A second seed (another draw of the splits, another sample of proposals) on the two CLINC tasks, against GEPA.
+# A second seed (another draw of the splits, another sample of proposals) on the two CLINC tasks, against GEPA;
+# and on the other two learn tasks, promptlearn against the seed.
 bench-learn-seeds: install
 	$(BIN)/promptlearn models pull qwen2.5-0.5b
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
 	$(BIN)/promptlearn bench --preset learn --tasks clinc-banking --tasks clinc-credit_cards --arms promptlearn --arms gepa --seeds 2 --out learn-seeds --db runs/out/learn.db
+	$(BIN)/promptlearn bench --preset learn --tasks bbh:disambiguation_qa --tasks rules-json --arms seed --arms promptlearn --seeds 2 --out learn-seeds-bbh-json --db runs/out/learn.db
 
 # Do other tasks agree? Run the same way as the preset's own (same splits, seed-prompt shape, scorer, loop), chosen
 # before any result: another CLINC150 domain and the BBH task the chooser ranks second (logical_deduction).
