@@ -128,7 +128,13 @@ def example_specific(text: str, inputs: Sequence[str]) -> str | None:
     if match:
         return f"describes one example ('{match.group(0)}')"
     rule = _shingles(text, QUOTED_WORDS)
-    if rule and any(rule & _shingles(i, QUOTED_WORDS) for i in inputs):
+    if not rule:
+        return None
+    # Words several inputs share are the task's own wording (every BBH disambiguation_qa input ends with the same
+    # instructions), not one example's: a rule may repeat them.
+    per_input = [_shingles(i, QUOTED_WORDS) for i in inputs]
+    seen = Counter(s for shingles in per_input for s in shingles)
+    if any(rule & {s for s in shingles if seen[s] == 1} for shingles in per_input):
         return f"quotes a task input ({QUOTED_WORDS}+ words)"
     return None
 

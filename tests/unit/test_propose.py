@@ -72,6 +72,19 @@ def test_rules_about_one_example_are_caught() -> None:
     assert example_specific("Messages about moving money between accounts are transfer.", inputs) is None
 
 
+
+def test_a_rule_may_repeat_the_wording_every_input_shares() -> None:
+    # BBH disambiguation_qa: each input ends with the task's instructions; a rule restating them is not about
+    # one example (the learn runs dropped such rules as quotes), while a rule quoting one input's sentence is.
+    tail = "explain the antecedent of the pronoun (which thing the pronoun refers to), or state that it is ambiguous"
+    inputs = [f"In the following sentences, {tail}. Sentence: The chef fed the cat because he was hungry.",
+              f"In the following sentences, {tail}. Sentence: The nurse called the doctor since she was late."]
+    rule = "To answer the question, explain the antecedent of the pronoun (which thing the pronoun refers to)."
+    assert example_specific(rule, inputs) is None
+    assert example_specific("Answer (A) when the chef fed the cat because he was hungry.", inputs)
+    assert example_specific(rule, inputs[:1])  # one input: its wording is that example's
+
+
 def test_an_edit_written_instead_of_a_rule_is_caught() -> None:
     # The demo's rewriter proposed this four times; the task model would read it as an instruction to itself.
     meta = "Add a rule to classify customer support messages based on the category of the message: SHIPPING, BUG."
