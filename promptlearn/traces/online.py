@@ -97,7 +97,7 @@ class OnlineLearner:
         lm = build_lm(store, self.run_id, inner=inner, api_base=cfg.models.api_base)
         models, learn = cfg.models, cfg.learn
         self.rubric = RubricJudge(lm, models.judge, cfg.rubric)
-        self.critic = FeedbackJudge(lm, models.judge, "feedback")
+        self.critic = FeedbackJudge(lm, models.judge, "feedback", max_tokens=models.judge_max_tokens)
         self.rewriter = Rewriter(lm, models.rewriter, learn.rewriter_template, temperature=learn.temperature,
                                  mode=learn.mode, max_tokens=models.rewriter_max_tokens)
         scorer = NoLabelScorer(make_scorer(cfg.scorer), self.rubric, cfg.system_prompt)

@@ -44,6 +44,15 @@ def test_feedback_teaches_a_rule_through_the_gate(tmp_path: Path, db_url: str) -
     assert "just tell me the category" in rewrites[0].messages[-1][1]
 
 
+def test_the_reflection_reply_caps_come_from_the_config(tmp_path: Path) -> None:
+    lm = production_world()
+    cfg = online_config(**{"models.rewriter_max_tokens": 77, "models.judge_max_tokens": 55})
+    OnlineLearner(cfg, _store_with(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}"), lm).run_once()
+    caps = {name: {c.max_tokens for c in lm.calls if name in (c.json_schema or {}).get("properties", {})}
+            for name in ("deltas", "failure_mode")}
+    assert caps == {"deltas": {77}, "failure_mode": {55}}
+
+
 def test_new_outputs_are_scored_by_corrections_or_the_rubric_never_by_old_thumbs(tmp_path: Path, db_url: str) -> None:
     # Every recorded answer got a thumbs up, but the rubric judge fails every new answer: the new outputs score 0.
     store = Store(db_url)
