@@ -34,9 +34,9 @@ from promptlearn.store import Store
 
 OUT = Path("benchmarks/results")
 SHOTS = 8
-COT = ("\nThink step by step in a few short lines, then end with one line: 'Answer: Yes' or 'Answer: No'.", 256)
-COT_LETTER = ("\nThink step by step in a few short lines, then end with one line: 'Answer: ' and the letter of the "
-              "option in brackets, such as 'Answer: (A)'.", 256)
+_STEP_BY_STEP = "\nThink step by step in a few short lines, then end with one line: "
+COT = (_STEP_BY_STEP + "'Answer: Yes' or 'Answer: No'.", 256)
+COT_LETTER = (_STEP_BY_STEP + "'Answer: ' and the letter of the option in brackets, such as 'Answer: (A)'.", 256)
 # Which tasks each set checks, and where each task's preset is defined (the first `--limit` of its test split).
 SETS = {"binary": ("bbh:navigate", "bbh:web_of_lies"),
         "choice": ("bbh:disambiguation_qa", "bbh:logical_deduction_three_objects")}
