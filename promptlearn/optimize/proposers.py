@@ -25,12 +25,14 @@ _SPECIFIC = re.compile(r"\b(in this case|this (customer|user|example|message|que
                        r"the (customer|user) (says|said|asks|asked|wants))\b", re.IGNORECASE)
 QUOTED_WORDS = 6  # a rule repeating this many consecutive words of an input is about that input
 # A small rewriter often writes the edit instead of the rule ("Add a rule to classify messages by category"): the
-# task model would read an instruction to itself about editing rules. Seen in the demo run, proposed four times.
+# task model would read an instruction to itself about editing rules. Seen in the demo run, proposed four times;
+# also as an edit of the prompt ("Update the model's system prompt to clarify that it answers ...").
 _META = re.compile(r"^\W*(add|create|include|insert|write|update|modify|change|remove)\b[^.:]{0,40}?"
-                   r"\b(rule|bullet|instruction|guideline)s?\b", re.IGNORECASE)
+                   r"\b(rule|bullet|instruction|guideline|prompt)s?\b", re.IGNORECASE)
 # ... though often the rule itself follows, quoted or after a colon ("Add a new rule: 'When ..., answer X.'"): of
 # the 1.5B rewriter's 12 rules in the demo, 6 were written this way. The rule is kept; the edit around it is not.
-_RULE_START = re.compile(r"^\s*(?:that\s+|[^:]*?:\s*)[\"'\u2018\u201c]?|^[^:]*?\s[\"\u201c]", re.IGNORECASE)
+_RULE_START = re.compile(r"^\s*(?:(?:to\s+(?:clarify|say|state|specify|explain)\s+)?that\s+|[^:]*?:\s*)"
+                         r"[\"'\u2018\u201c]?|^[^:]*?\s[\"\u201c]", re.IGNORECASE)
 _QUOTES = "\"'\u2018\u2019\u201c\u201d"
 SALVAGED_MIN_WORDS = 4  # words besides labels and "or": "...: SHIPPING, BUG, ACCOUNT, or SHIPPING." is no rule
 _LABEL_LIST_WORD = re.compile(r"^(?:[A-Z0-9_]+|or|and|nor)$")

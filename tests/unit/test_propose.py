@@ -94,6 +94,9 @@ def test_an_edit_written_instead_of_a_rule_is_caught() -> None:
     assert example_specific("When the message asks to update an address, answer ACCOUNT.", []) is None
     assert example_specific("Requests to change or remove a saved card are ACCOUNT.", []) is None
     assert example_specific("Follow the formatting rule: reply with the label only.", []) is None
+    # An edit of the prompt is an edit too (the demo's v11, which passed screening as a rule).
+    assert example_specific("Update the model's system prompt to clarify the four categories.", [])
+    assert example_specific("When the prompt asks for a refund, answer BILLING.", []) is None
 
 
 def test_the_rule_inside_an_edit_is_kept_and_the_edit_around_it_dropped() -> None:
@@ -109,6 +112,8 @@ def test_the_rule_inside_an_edit_is_kept_and_the_edit_around_it_dropped() -> Non
     # Seen in the demo: five words, all labels.
     assert salvaged_rule("Add a rule to classify messages by category: SHIPPING, BUG, ACCOUNT, or SHIPPING.") is None
     assert salvaged_rule("Add a rule: refund_request is for money back.") == "refund_request is for money back."
+    assert salvaged_rule("Update the model's system prompt to clarify that messages about a parcel are SHIPPING.") \
+        == "messages about a parcel are SHIPPING."
     assert salvaged_rule("Create a new bullet for refund requests.") is None
     assert salvaged_rule("When the message asks to update an address, answer ACCOUNT.") is None
     deltas = [Delta(op="add", text="Add a new rule: 'Messages about moving money between accounts are TRANSFER.'"),
