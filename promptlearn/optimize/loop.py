@@ -11,6 +11,7 @@ import functools
 import json
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from promptlearn.config import RunConfig
@@ -47,13 +48,14 @@ from promptlearn.optimize.gate import (
     spent_confidence,
 )
 from promptlearn.optimize.objectives import Objectives, limit_reason, objective_front, weighted
-from promptlearn.optimize.oversight import Oversight, ReviewPending, Validated
+from promptlearn.optimize.oversight import Oversight, ReviewPending
 from promptlearn.optimize.propose import Proposed, Proposer
 from promptlearn.optimize.result import OptimizeResult, seed_to_final_difference
 from promptlearn.optimize.rewriter import Rewriter
 from promptlearn.optimize.screen import compare, screening_set
 from promptlearn.optimize.setup import Setup
 from promptlearn.optimize.steps import citation_credit, gate_credit
+from promptlearn.optimize.versions import Current, Validated
 from promptlearn.playbook import Playbook
 from promptlearn.quality import difficulty
 from promptlearn.quality.credit import Ablation
@@ -136,44 +138,40 @@ class Loop:
         seed_val = self._evaluate(seed_pb, 0, self.setup.splits.val.examples, "val", held_for_test=test)
         self.val_scores[0] = [r.score for r in seed_val]
         self._measure(0, seed_val)
-        current, current_no, current_val = seed_pb, 0, seed_val
+        current = Current(seed_pb, 0, seed_val)
         stop_reason, rejected_in_row, iteration = "iterations done", 0, 0
         try:
             if self.cliffs:
                 self.cliffs.baseline(seed_pb)
             for iteration in range(1, self.cfg.budget.max_iterations + 1):
                 self._check_soft_budgets()
-                self.emit(IterationStarted(iteration, current_no))
-                retired = self.oversight.expire(iteration, current, current_no, current_val, test)
-                if retired is not None:
-                    current, current_no, current_val = retired
-                accepted = self._iterate(iteration, current, current_no, current_val, held_for_test=test)
+                self.emit(IterationStarted(iteration, current.number))
+                current = self.oversight.expire(iteration, current, test) or current
+                accepted = self._iterate(iteration, current, held_for_test=test)
                 if accepted is None:
                     rejected_in_row += 1
                     if rejected_in_row >= self.cfg.budget.patience:
                         stop_reason = f"patience: {rejected_in_row} iterations without an accepted change"
                         break
                     continue
-                rejected_in_row, previous_val = 0, current_val
-                current, current_no, current_val = accepted
-                guards.after_accept(self.cliffs, self.auditor, current, current_no, previous_val, current_val)
-                self._ablate("accepted", current, current_no, current_val, held_for_test=test)
+                rejected_in_row, previous, current = 0, current, accepted
+                guards.after_accept(self.cliffs, self.auditor, current.playbook, current.number, previous.val,
+                                    current.val)
+                self._ablate("accepted", current, held_for_test=test)
         except (StopRun, BudgetExceeded) as exc:
             stop_reason = str(exc)
             self._close_undecided(stop_reason)
         except ReviewPending as exc:  # no final test yet: the run goes on after the decision (optimize --resume)
             self.emit(ReviewWaiting(exc.version, self.run_id))
-            return self._finish(seed_pb, current, current_no, seed_test, [], seed_val, current_val, iteration,
-                                str(exc), status="review")
+            return self._finish(seed_pb, current, seed_test, [], seed_val, iteration, str(exc), status="review")
         try:
-            final_test = seed_test if current_no == 0 else self._final_test(current, current_no)
+            final_test = seed_test if current.number == 0 else self._final_test(current)
         except (StopRun, BudgetExceeded) as exc:
             # The learned playbook is kept (stored as accepted); only its test score is missing.
             final_test = []
             stop_reason = f"{stop_reason}; final test not evaluated ({exc})"
-        self._ablate("final", current, current_no, current_val)
-        return self._finish(seed_pb, current, current_no, seed_test, final_test, seed_val, current_val, iteration,
-                            stop_reason)
+        self._ablate("final", current)
+        return self._finish(seed_pb, current, seed_test, final_test, seed_val, iteration, stop_reason)
 
     def _close_undecided(self, reason: str) -> None:
         """A budget that runs out mid-iteration ends the run: its candidates not yet decided are rejected with
@@ -182,29 +180,28 @@ class Loop:
             if version.status == "candidate":
                 self.store.record_rejection(self.run_id, version.number, f"not decided: {reason}")
 
-    def _final_test(self, playbook: Playbook, number: int) -> list[RolloutResult]:
-        self.store.accept_version(self.run_id, number)
-        return self._evaluate(playbook, number, self.setup.splits.test.examples, "test")
+    def _final_test(self, final: Current) -> list[RolloutResult]:
+        self.store.accept_version(self.run_id, final.number)
+        return self._evaluate(final.playbook, final.number, self.setup.splits.test.examples, "test")
 
-    def _iterate(self, iteration: int, current: Playbook, current_no: int, current_val: list[RolloutResult],
-                 held_for_test: int) -> tuple[Playbook, int, list[RolloutResult]] | None:
-        """propose -> screen -> validate -> accept, on one training batch."""
+    def _iterate(self, iteration: int, current: Current, held_for_test: int) -> Current | None:
+        """propose -> screen -> validate -> accept, on one training batch: the new current version, if any."""
         batch = self._batch(iteration)
-        results = self._evaluate(current, current_no, batch, "train", held_for_test)
-        self.tally.add(current_no, results)
-        self.oversight.observe(iteration, current, results)
+        results = self._evaluate(current.playbook, current.number, batch, "train", held_for_test)
+        self.tally.add(current.number, results)
+        self.oversight.observe(iteration, current.playbook, results)
         # Too-hard examples (never solved) are down-weighted: the rewriter learns from failures it can fix.
         failures = difficulty.select_failures(results, self.tally, self.cfg.quality, self.cfg.learn.max_failures,
                                               stream_seed(self.cfg.seed, "failures", iteration))
         if not failures:
             self.emit(Note(f"iteration {iteration}: no failures in the batch"))
             return None
-        proposed = self.proposer.propose(iteration, current, current_no, results, failures)
-        ranked = self._screen_all(iteration, current, current_no, proposed, results, failures, held_for_test)
+        proposed = self.proposer.propose(iteration, current.playbook, current.number, results, failures)
+        ranked = self._screen_all(iteration, current, proposed, results, failures, held_for_test)
         best: Validated | None = None
         top = self.cfg.learn.validate_top
         for item in ranked[:top]:
-            outcome = self._validate(item, current, current_no, current_val, held_for_test)
+            outcome = self._validate(item, current, held_for_test)
             if outcome and (best is None or self._rank(outcome) > self._rank(best)):
                 best = outcome
         chosen = ", ".join(f"v{item.number}" for item in ranked[:top])
@@ -212,26 +209,24 @@ class Loop:
             screening = item.screening.describe() if item.screening else "screening"
             self.store.record_rejection(self.run_id, item.number,
                                         f"passed {screening}; not validated ({chosen} ranked higher)")
-        taken = self.oversight.accept(best, iteration, current, current_no, current_val, held_for_test) \
-            if best else None
+        taken = self.oversight.accept(best, iteration, current, held_for_test) if best else None
         if taken is None:
             return None
-        playbook, number, val = taken
-        accepted = citation_credit(playbook, results)
-        self.oversight.observe(iteration, accepted)
-        return accepted, number, val
+        accepted = replace(taken, playbook=citation_credit(taken.playbook, results))
+        self.oversight.observe(iteration, accepted.playbook)
+        return accepted
 
     def _rank(self, outcome: Validated) -> float:
         """Which of the candidates that passed the gate is taken: the largest gain, or with `objective.weights`
         the best weighted objectives."""
         weights = self.cfg.objective.weights
-        return weighted(self.objectives[outcome[1]].as_dict(), weights) if weights else outcome[3].diff
+        return weighted(self.objectives[outcome.number].as_dict(), weights) if weights else outcome.gate.diff
 
-    def _screen_all(self, iteration: int, current: Playbook, current_no: int, proposed: list[Proposed],
+    def _screen_all(self, iteration: int, current: Current, proposed: list[Proposed],
                     results: list[RolloutResult], failures: list[RolloutResult], held_for_test: int) -> list[Proposed]:
         """Screen each candidate on the batch (learn.screen); the two best that pass are merged and screened too.
         Returns the ones worth a validation pass, best first."""
-        proposed = [p for p in proposed if not self._blocked(current, p)]
+        proposed = [p for p in proposed if not self._blocked(current.playbook, p)]
         if not self.cfg.learn.screen or self.cfg.gate.method == "none":  # ungated recipes take what they propose
             return proposed
         base = screening_set(results, failures, self.cfg.learn.screen_successes)
@@ -240,8 +235,8 @@ class Loop:
         passed.sort(key=lambda p: (first and p.origin != "examples", -(p.screening.net if p.screening else 0),
                                    p.candidate.playbook.bullet_tokens()))
         if self.cfg.learn.merge and len(passed) >= 2:
-            merged = self.proposer.merge(iteration, current, current_no, passed[0], passed[1])
-            if merged and not self._blocked(current, merged) and self._screen(merged, base, held_for_test):
+            merged = self.proposer.merge(iteration, current.playbook, current.number, passed[0], passed[1])
+            if merged and not self._blocked(current.playbook, merged) and self._screen(merged, base, held_for_test):
                 passed.insert(0 if merged.screening and passed[0].screening and
                               merged.screening.net > passed[0].screening.net else 2, merged)
         return passed
@@ -268,18 +263,16 @@ class Loop:
         self.proposer.remember(item.candidate, reason)
         return False
 
-    def _validate(self, item: Proposed, current: Playbook, current_no: int, current_val: list[RolloutResult],
-                  held_for_test: int) -> Validated | None:
+    def _validate(self, item: Proposed, current: Current, held_for_test: int) -> Validated | None:
         candidate, number = item.candidate, item.number
         val = self._evaluate(candidate.playbook, number, self.setup.splits.val.examples, "val", held_for_test)
         self.val_scores[number] = [r.score for r in val]
         self.validated += 1
         light = self.cfg.gate.noninferiority_margin is not None and (
-            item.origin == "expiry" or lighter(current, candidate))
-        gate = self._gate(current_val, val, number, light)
+            item.origin == "expiry" or lighter(current.playbook, candidate))
+        gate = self._gate(current.val, val, number, light)
         if gate.close and self.cfg.gate.extra_examples:
-            gate = self._gate_with_more(current, current_no, candidate.playbook, number, current_val, val,
-                                        held_for_test)
+            gate = self._gate_with_more(current, candidate.playbook, number, val, held_for_test)
         if not light and self.cfg.gate.alpha_spending and not could_pass(gate, self._level()):
             self.validated -= 1  # it could not have passed: the next candidate keeps this one's level
         if gate.accepted and self.cliffs and self.cfg.quality.ood_block:
@@ -287,15 +280,15 @@ class Loop:
             gate = reject(gate, cliff) if cliff else gate
         over = limit_reason(self._measure(number, val), self.cfg.objective)
         gate = reject(gate, over) if gate.accepted and over else gate
-        self.store.record_gate_decision(self.run_id, number, current_no, gate, _mean(val))
+        self.store.record_gate_decision(self.run_id, number, current.number, gate, _mean(val))
         self.emit(GateDecided(number, gate.accepted, gate.reason, gate.diff))
         if not gate.accepted:
             self.proposer.remember(candidate, gate.reason)
             return None
-        return gate_credit(candidate, gate.wins, gate.losses), number, val, gate
+        return Validated(gate_credit(candidate, gate.wins, gate.losses), number, val, gate)
 
-    def _gate_with_more(self, current: Playbook, current_no: int, playbook: Playbook, number: int,
-                        base: list[RolloutResult], cand: list[RolloutResult], held_for_test: int) -> GateResult:
+    def _gate_with_more(self, current: Current, playbook: Playbook, number: int, cand: list[RolloutResult],
+                        held_for_test: int) -> GateResult:
         """A close call (positive, not yet significant): score both on fresh held-out examples, decide on all.
         As many as the rollout budgets leave room for (both versions scoring them), so a tight budget still gets
         a smaller extension instead of stopping the run undecided."""
@@ -304,11 +297,11 @@ class Loop:
         n = min(len(pool), self.cfg.gate.extra_examples, room // 2 if room is not None else len(pool))
         extra = rng(self.cfg.seed, "extra_val", number).sample(pool, n) if n >= MIN_EXTRA_EXAMPLES else []
         if not extra:
-            return self._gate(base, cand, number)
-        more_base = self._evaluate(current, current_no, extra, "val_extra", held_for_test)
+            return self._gate(current.val, cand, number)
+        more_base = self._evaluate(current.playbook, current.number, extra, "val_extra", held_for_test)
         more_cand = self._evaluate(playbook, number, extra, "val_extra", held_for_test)
         self.emit(Note(f"close call on v{number}: drew {len(extra)} more held-out examples"))
-        return self._gate(base + more_base, cand + more_cand, number)
+        return self._gate(current.val + more_base, cand + more_cand, number)
 
     def _gate(self, base: list[RolloutResult], cand: list[RolloutResult], number: int,
               light: bool = False) -> GateResult:
@@ -344,14 +337,14 @@ class Loop:
                                                self.cfg.learn.batch_size, self.cfg.seed)
         return rng(self.cfg.seed, "batch", iteration).sample(train, min(self.cfg.learn.batch_size, len(train)))
 
-    def _ablate(self, when: str, playbook: Playbook, number: int, val: list[RolloutResult],
-                held_for_test: int = 0) -> None:
+    def _ablate(self, when: str, version: Current, held_for_test: int = 0) -> None:
         """Per-bullet credit by ablation on val (quality/credit.py), when `quality.ablation` asks for it now.
         A budget running out skips or stops it with a note in the summary; the run goes on."""
         if self.cfg.quality.ablation != when:
             return
         try:
-            self.ablation.run(playbook, number, val, self.setup.splits.val.examples, held_for_test)
+            self.ablation.run(version.playbook, version.number, version.val, self.setup.splits.val.examples,
+                              held_for_test)
         except (StopRun, BudgetExceeded) as exc:
             self.ablation.stopped(exc)
 
@@ -371,12 +364,13 @@ class Loop:
         hist = difficulty.record(self.store, self.run_id, self.setup.splits.train.examples, self.cfg.quality.hard_after)
         return {"difficulty": hist, "ablation": self.ablation.summary()}
 
-    def _finish(self, seed_pb: Playbook, final: Playbook, final_no: int, seed_test: list[RolloutResult],
-                final_test: list[RolloutResult], seed_val: list[RolloutResult], final_val: list[RolloutResult],
-                iterations: int, stop_reason: str, status: str = "completed") -> OptimizeResult:
+    def _finish(self, seed_pb: Playbook, final: Current, seed_test: list[RolloutResult],
+                final_test: list[RolloutResult], seed_val: list[RolloutResult], iterations: int, stop_reason: str,
+                status: str = "completed") -> OptimizeResult:
         diff = seed_to_final_difference([r.score for r in seed_test], [r.score for r in final_test])
+        final_no, final_val = final.number, final.val
         result = OptimizeResult(
-            run_id=self.run_id, stop_reason=stop_reason, seed=seed_pb, final=final, final_version=final_no,
+            run_id=self.run_id, stop_reason=stop_reason, seed=seed_pb, final=final.playbook, final_version=final_no,
             seed_test=summarize(seed_test, self.run_id), final_test=summarize(final_test, self.run_id),
             seed_val=_mean(seed_val), final_val=_mean(final_val), test_diff=diff, iterations=iterations,
             rollouts=self.rollouts.used, spend=self.meter.as_dict(), frontier=pareto_front(self.val_scores),

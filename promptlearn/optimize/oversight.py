@@ -13,16 +13,14 @@ from collections.abc import Callable, Mapping, Sequence
 from promptlearn.config import RunConfig
 from promptlearn.optimize.events import Accepted, Event, Note
 from promptlearn.optimize.expiry import Staleness, removal
-from promptlearn.optimize.gate import GateResult
 from promptlearn.optimize.propose import Proposed
 from promptlearn.optimize.review import ReviewPending, edited
+from promptlearn.optimize.versions import Current, Validated
 from promptlearn.playbook import Measured, Playbook
 from promptlearn.rollouts import RolloutResult
 from promptlearn.store import Store
 
-Validated = tuple[Playbook, int, list[RolloutResult], GateResult]  # a candidate that passed the gate
-Current = tuple[Playbook, int, list[RolloutResult]]  # a playbook, its version number, its val rollouts
-Validate = Callable[[Proposed, Playbook, int, list[RolloutResult], int], Validated | None]
+Validate = Callable[[Proposed, Current, int], Validated | None]  # (candidate, current, held_for_test)
 
 
 class Oversight:
@@ -37,41 +35,36 @@ class Oversight:
         if self.staleness:
             self.staleness.observe(iteration, playbook, results)
 
-    def expire(self, iteration: int, current: Playbook, current_no: int, current_val: list[RolloutResult],
-               held_for_test: int) -> Current | None:
+    def expire(self, iteration: int, current: Current, held_for_test: int) -> Current | None:
         """Stale bullets proposed for removal; the new current version when the removal is accepted."""
         if self.staleness is None:
             return None
-        stale = self.staleness.stale(iteration, current, self.measured())
+        stale = self.staleness.stale(iteration, current.playbook, self.measured())
         if not stale:
             return None
         number = self.next_number()
-        candidate = removal(current, stale, number)
-        self.store.commit_version(self.run_id, number, candidate.playbook, status="candidate", parent=current_no,
+        candidate = removal(current.playbook, stale, number)
+        self.store.commit_version(self.run_id, number, candidate.playbook, status="candidate", parent=current.number,
                                   iteration=iteration, outcomes=candidate.outcomes, note="origin: expiry")
         self.emit(Note(f"candidate v{number} retires " + "; ".join(f"{b.id} ({why})" for b, why in stale)))
-        outcome = self.validate(Proposed(number, candidate, "expiry"), current, current_no, current_val,
-                                held_for_test)
+        outcome = self.validate(Proposed(number, candidate, "expiry"), current, held_for_test)
         self.staleness.tried_removal(iteration, [b.id for b, _why in stale])
-        return self.accept(outcome, iteration, current, current_no, current_val, held_for_test) if outcome else None
+        return self.accept(outcome, iteration, current, held_for_test) if outcome else None
 
-    def accept(self, outcome: Validated, iteration: int, current: Playbook, current_no: int,
-               current_val: list[RolloutResult], held_for_test: int) -> Current | None:
-        """Accept a candidate that passed the gate, once review (if on) agrees: its playbook, number and val
-        results, or None when review dropped it."""
-        settled = self.settle(outcome, iteration, current, current_no, current_val, held_for_test)
+    def accept(self, outcome: Validated, iteration: int, current: Current, held_for_test: int) -> Current | None:
+        """Accept a candidate that passed the gate, once review (if on) agrees: the new current version, or None
+        when review dropped it."""
+        settled = self.settle(outcome, iteration, current, held_for_test)
         if settled is None:
             return None
-        playbook, number, val, _gate = settled
-        self.store.accept_version(self.run_id, number)
-        self.emit(Accepted(number, len(playbook.bullets)))
-        return playbook, number, val
+        self.store.accept_version(self.run_id, settled.number)
+        self.emit(Accepted(settled.number, len(settled.playbook.bullets)))
+        return settled.as_current()
 
-    def settle(self, outcome: Validated, iteration: int, current: Playbook, current_no: int,
-               current_val: list[RolloutResult], held_for_test: int) -> Validated | None:
+    def settle(self, outcome: Validated, iteration: int, current: Current, held_for_test: int) -> Validated | None:
         """Under `gate.review`, the person's decision on a candidate that passed the gate: taken, dropped, or an
         edited bullet validated again as a new version. No decision yet: left `pending`, and the run stops."""
-        playbook, number, _val, _gate = outcome
+        number = outcome.number
         if not self.cfg.gate.review:
             return outcome
         decision = self.store.review_decision(self.run_id, number)
@@ -85,13 +78,13 @@ class Oversight:
             return None
         self.store.set_version_status(self.run_id, number, "edited", note=f"review: edit of {decision.bullet_id}")
         new = self.next_number()
-        candidate = edited(playbook, decision.bullet_id, decision.text, new)
-        self.store.commit_version(self.run_id, new, candidate.playbook, status="candidate", parent=current_no,
+        candidate = edited(outcome.playbook, decision.bullet_id, decision.text, new)
+        self.store.commit_version(self.run_id, new, candidate.playbook, status="candidate", parent=current.number,
                                   iteration=iteration, outcomes=candidate.outcomes,
                                   note=f"origin: review edit of v{number}")
         self.emit(Note(f"candidate v{new}: v{number} with {decision.bullet_id} edited in review, validated again"))
         # A person wrote the edit: once the gate passes it, it is accepted without a second review.
-        return self.validate(Proposed(new, candidate, "review"), current, current_no, current_val, held_for_test)
+        return self.validate(Proposed(new, candidate, "review"), current, held_for_test)
 
 
-__all__ = ["Oversight", "ReviewPending", "Validated"]
+__all__ = ["Current", "Oversight", "ReviewPending", "Validated"]
