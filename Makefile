@@ -113,11 +113,12 @@ bench-learn-other: install
 	$(BIN)/promptlearn bench --preset learn --tasks clinc-travel --arms promptlearn --arms gepa --out learn-other-travel --db runs/out/learn.db
 	$(BIN)/promptlearn bench --preset learn --tasks bbh:logical_deduction_three_objects --arms promptlearn --arms gepa --out learn-other-logic --db runs/out/learn.db
 
-# What each mechanism buys: promptlearn with worked examples off (and the judge on, as it ran), with the judge on.
+# What each mechanism buys: promptlearn with worked examples off (and the judge on, as it ran), with the judge on,
+# with screening (and the merge of screened candidates) off.
 bench-learn-ablations: install
 	$(BIN)/promptlearn models pull qwen2.5-0.5b
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
-	$(BIN)/promptlearn bench --preset learn --arms no_examples --arms judge --out learn-ablations --db runs/out/learn.db
+	$(BIN)/promptlearn bench --preset learn --arms no_examples --arms judge --arms no_screen --out learn-ablations --db runs/out/learn.db
 
 # How the learn preset's BBH task was chosen: zero-shot on train+val (never test) for each BBH task.
 bench-bbh-choice: install
