@@ -72,7 +72,6 @@ def test_rules_about_one_example_are_caught() -> None:
     assert example_specific("Messages about moving money between accounts are transfer.", inputs) is None
 
 
-
 def test_a_rule_may_repeat_the_wording_every_input_shares() -> None:
     # BBH disambiguation_qa: each input ends with the task's instructions; a rule restating them is not about
     # one example (the learn runs dropped such rules as quotes), while a rule quoting one input's sentence is.
