@@ -9,7 +9,7 @@ from typing import Any
 from promptlearn.config import RunConfig
 from promptlearn.judging import ExplanatoryJudge
 from promptlearn.optimize.setup import Setup
-from promptlearn.playbook import Playbook
+from promptlearn.optimize.versions import Current
 from promptlearn.quality.cliffs import CliffCheck, load_ood
 from promptlearn.quality.hacking import Auditor
 from promptlearn.rollouts import RolloutResult, RolloutRunner
@@ -33,10 +33,10 @@ def auditor(cfg: RunConfig, setup: Setup, judge: ExplanatoryJudge,
     return Auditor(second, judge, setup.store, setup.run_id, q.audit_sample, cfg.seed, emit)
 
 
-def after_accept(cliffs: CliffCheck | None, audit: Auditor | None, playbook: Playbook, number: int,
-                 base_val: list[RolloutResult], cand_val: list[RolloutResult]) -> None:
-    """An accepted version's out-of-domain score (kept from the gate under ood_block) and its audit."""
+def after_accept(cliffs: CliffCheck | None, audit: Auditor | None, previous: Current, accepted: Current) -> None:
+    """An accepted version's out-of-domain score (kept from the gate under ood_block) and its audit against the
+    version it replaced."""
     if cliffs:
-        cliffs.check(playbook, number)
+        cliffs.check(accepted.playbook, accepted.number)
     if audit:
-        audit.audit(playbook.render(), number, base_val, cand_val)
+        audit.audit(accepted.playbook.render(), accepted.number, previous.val, accepted.val)

@@ -155,8 +155,7 @@ class Loop:
                         break
                     continue
                 rejected_in_row, previous, current = 0, current, accepted
-                guards.after_accept(self.cliffs, self.auditor, current.playbook, current.number, previous.val,
-                                    current.val)
+                guards.after_accept(self.cliffs, self.auditor, previous, current)
                 self._ablate("accepted", current, held_for_test=test)
         except (StopRun, BudgetExceeded) as exc:
             stop_reason = str(exc)
@@ -272,7 +271,7 @@ class Loop:
             item.origin == "expiry" or lighter(current.playbook, candidate))
         gate = self._gate(current.val, val, number, light)
         if gate.close and self.cfg.gate.extra_examples:
-            gate = self._gate_with_more(current, candidate.playbook, number, val, held_for_test)
+            gate = self._gate_with_more(current, candidate.playbook, number, val, gate, held_for_test)
         if not light and self.cfg.gate.alpha_spending and not could_pass(gate, self._level()):
             self.validated -= 1  # it could not have passed: the next candidate keeps this one's level
         if gate.accepted and self.cliffs and self.cfg.quality.ood_block:
@@ -288,16 +287,17 @@ class Loop:
         return Validated(gate_credit(candidate, gate.wins, gate.losses), number, val, gate)
 
     def _gate_with_more(self, current: Current, playbook: Playbook, number: int, cand: list[RolloutResult],
-                        held_for_test: int) -> GateResult:
+                        on_val: GateResult, held_for_test: int) -> GateResult:
         """A close call (positive, not yet significant): score both on fresh held-out examples, decide on all.
         As many as the rollout budgets leave room for (both versions scoring them), so a tight budget still gets
-        a smaller extension instead of stopping the run undecided."""
+        a smaller extension instead of stopping the run undecided. With no room, the decision on val (`on_val`)
+        stands."""
         pool = self.setup.unsplit_examples()
         room = self.rollouts.room("val_extra", held_for_test)
         n = min(len(pool), self.cfg.gate.extra_examples, room // 2 if room is not None else len(pool))
         extra = rng(self.cfg.seed, "extra_val", number).sample(pool, n) if n >= MIN_EXTRA_EXAMPLES else []
         if not extra:
-            return self._gate(current.val, cand, number)
+            return on_val
         more_base = self._evaluate(current.playbook, current.number, extra, "val_extra", held_for_test)
         more_cand = self._evaluate(playbook, number, extra, "val_extra", held_for_test)
         self.emit(Note(f"close call on v{number}: drew {len(extra)} more held-out examples"))
