@@ -83,7 +83,7 @@ bench-learn: install
 # promptlearn arm (a 1.5B call takes 10-30 s here; every task and arm would take about 10 hours on 2 cores).
 bench-learn-1.5b: install
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
-	$(BIN)/promptlearn bench --preset learn --tasks clinc-banking --arms promptlearn --task-model local/qwen2.5-1.5b --out learn-1.5b --db runs/out/learn.db
+	$(BIN)/promptlearn bench --preset learn --tasks clinc-banking --arms seed --arms promptlearn --arms gepa --task-model local/qwen2.5-1.5b --out learn-1.5b --db runs/out/learn.db
 	$(BIN)/promptlearn bench --preset learn --tasks bbh:disambiguation_qa --arms promptlearn --task-model local/qwen2.5-1.5b --out learn-1.5b-bbh --db runs/out/learn.db
 
 # The loop as a user runs it (the config's defaults) under the conditions of the check on unseen tasks
