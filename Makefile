@@ -94,8 +94,8 @@ bench-user: install
 	$(BIN)/promptlearn bench --preset user --db runs/out/user.db
 	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --tasks clinc-kitchen-reservations --seeds 2 --out user-seeds --db runs/out/user.db
 	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --tasks clinc-kitchen-reservations --arms seed --arms promptlearn --arms no_extension --arms rules_first --out user-ablations --db runs/out/user.db
-	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --arms seed --arms promptlearn --arms gepa --out user-gepa --db runs/out/user.db
-	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --arms seed --arms promptlearn --arms miprov2 --out user-mipro --db runs/out/user.db
+	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --tasks clinc-kitchen-reservations --arms seed --arms promptlearn --arms gepa --out user-gepa --db runs/out/user.db
+	$(BIN)/promptlearn bench --preset user --tasks clinc-home-lists --tasks clinc-kitchen-reservations --arms seed --arms promptlearn --arms miprov2 --out user-mipro --db runs/out/user.db
 
 # A second seed (another draw of the splits, another sample of proposals) on the two CLINC tasks, against GEPA;
 # and on the other two learn tasks, promptlearn against the seed.
