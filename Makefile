@@ -84,7 +84,7 @@ bench-learn: install
 bench-learn-1.5b: install
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
 	$(BIN)/promptlearn bench --preset learn --tasks clinc-banking --arms seed --arms promptlearn --arms gepa --task-model local/qwen2.5-1.5b --out learn-1.5b --db runs/out/learn.db
-	$(BIN)/promptlearn bench --preset learn --tasks bbh:disambiguation_qa --arms promptlearn --task-model local/qwen2.5-1.5b --out learn-1.5b-bbh --db runs/out/learn.db
+	$(BIN)/promptlearn bench --preset learn --tasks bbh:disambiguation_qa --arms seed --arms promptlearn --arms gepa --task-model local/qwen2.5-1.5b --out learn-1.5b-bbh --db runs/out/learn.db
 
 # The loop as a user runs it (the config's defaults) under the conditions of the check on unseen tasks
 # (ANCHORS.md): two six-intent CLINC150 subsets and two binary BBH tasks, train 30 / val 30 / test 100, 150 rollouts.
