@@ -79,8 +79,8 @@ bench-learn: install
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
 	$(BIN)/promptlearn bench --preset learn --arms seed --arms promptlearn --arms gepa --arms miprov2 --db runs/out/learn.db
 
-# The same preset with the 1.5B model answering the tasks (reflection models unchanged): banking and bbh, the
-# promptlearn arm (a 1.5B call takes 10-30 s here; every task and arm would take about 10 hours on 2 cores).
+# The same preset with the 1.5B model answering the tasks (reflection models unchanged): banking and bbh, seed,
+# promptlearn and GEPA (a 1.5B call takes 10-30 s here; every task and arm would take about 10 hours on 2 cores).
 bench-learn-1.5b: install
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
 	$(BIN)/promptlearn bench --preset learn --tasks clinc-banking --arms seed --arms promptlearn --arms gepa --task-model local/qwen2.5-1.5b --out learn-1.5b --db runs/out/learn.db
