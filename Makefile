@@ -79,12 +79,13 @@ bench-learn: install
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
 	$(BIN)/promptlearn bench --preset learn --arms seed --arms promptlearn --arms gepa --arms miprov2 --db runs/out/learn.db
 
-# The same preset with the 1.5B model answering the tasks (reflection models unchanged): banking and bbh, seed,
-# promptlearn and GEPA (a 1.5B call takes 10-30 s here; every task and arm would take about 10 hours on 2 cores).
+# The same preset with the 1.5B model answering the tasks (reflection models unchanged): the four learn tasks, seed,
+# promptlearn and GEPA (a 1.5B call takes 10-30 s here; MIPROv2 would add about 3 hours per task on 2 cores).
 bench-learn-1.5b: install
 	$(BIN)/promptlearn models pull qwen2.5-1.5b
-	$(BIN)/promptlearn bench --preset learn --tasks clinc-banking --arms seed --arms promptlearn --arms gepa --task-model local/qwen2.5-1.5b --out learn-1.5b --db runs/out/learn.db
+	$(BIN)/promptlearn bench --preset learn --tasks clinc-banking --tasks clinc-credit_cards --arms seed --arms promptlearn --arms gepa --task-model local/qwen2.5-1.5b --out learn-1.5b --db runs/out/learn.db
 	$(BIN)/promptlearn bench --preset learn --tasks bbh:disambiguation_qa --arms seed --arms promptlearn --arms gepa --task-model local/qwen2.5-1.5b --out learn-1.5b-bbh --db runs/out/learn.db
+	$(BIN)/promptlearn bench --preset learn --tasks rules-json --arms seed --arms promptlearn --arms gepa --task-model local/qwen2.5-1.5b --out learn-1.5b-rules --db runs/out/learn.db
 
 # The loop as a user runs it (the config's defaults) under the conditions of the check on unseen tasks
 # (ANCHORS.md): two six-intent CLINC150 subsets and two binary BBH tasks, train 30 / val 30 / test 100, 150 rollouts.
